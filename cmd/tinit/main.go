@@ -1,0 +1,100 @@
+// Command tinit is a minimal init and subreaper for test containers: it runs
+// a command, reaps everything below it, forwards signals, and on exit ends
+// what the command left behind. See the README for flags and exit codes.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tinit-dev/tinit/signals"
+	"github.com/tinit-dev/tinit/subreaper"
+	"golang.org/x/sys/unix"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes of tinit's own (the child's codes pass through untouched).
+const (
+	exitUsage    = 2
+	exitInternal = 125
+)
+
+func main() {
+	code, err := run(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tinit: %v\n", err)
+	}
+	os.Exit(code)
+}
+
+func run(args []string) (int, error) {
+	opts, err := parse(args, os.Getenv)
+	switch {
+	case err != nil:
+		return exitUsage, err
+	case opts.help:
+		fmt.Print(usage)
+		return 0, nil
+	case opts.version:
+		fmt.Println("tinit", version)
+		return 0, nil
+	}
+	if err := clearSignalMask(); err != nil {
+		return exitInternal, err
+	}
+	code, err := subreaper.Run(subreaper.Config{
+		Argv:        opts.argv,
+		Grace:       opts.grace,
+		SingleChild: opts.singleChild,
+		NoPidfd:     opts.noPidfd,
+	}, newLogger(opts.verbosity))
+	var execErr *subreaper.ExecError
+	switch {
+	case errors.As(err, &execErr):
+		return execErr.Code(), err
+	case err != nil:
+		return exitInternal, err
+	}
+	return code, nil
+}
+
+// clearSignalMask re-executes tinit with an empty signal mask when it was
+// started with signals blocked: the Go runtime hands every child the mask
+// the process started with, and a test runner must not start with SIGTERM
+// blocked. execve(2) keeps the calling thread's mask, so the thread is held
+// from unblocking to exec.
+func clearSignalMask() error {
+	blocked, err := signals.Blocked()
+	if err != nil || !blocked {
+		return err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := signals.UnblockAll(); err != nil {
+		return fmt.Errorf("unblock signals: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("re-exec with an empty signal mask: %w", err)
+	}
+	err = unix.Exec(self, os.Args, os.Environ())
+	return fmt.Errorf("re-exec %s with an empty signal mask: %w", self, err)
+}
+
+// newLogger builds the one logger: stderr only (stdout belongs to the
+// child), human-readable on a terminal, JSON lines otherwise.
+func newLogger(verbosity int) zerolog.Logger {
+	level := zerolog.WarnLevel - zerolog.Level(verbosity)
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	var out = zerolog.New(os.Stderr)
+	if _, err := unix.IoctlGetTermios(2, unix.TCGETS); err == nil {
+		out = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly})
+	}
+	return out.Level(level).With().Timestamp().Str("app", "tinit").Logger()
+}

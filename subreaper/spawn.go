@@ -1,0 +1,156 @@
+package subreaper
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exit codes for a command that could not be started, as shells use them
+// (and tini does).
+const (
+	exitNotExecutable = 126
+	exitNotFound      = 127
+)
+
+// defaultPath is searched when the environment has no PATH, as execvp(3)
+// would do in most C libraries' containers.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ExecError reports that the command could not be started.
+type ExecError struct {
+	Cmd string
+	Err error
+}
+
+func (e *ExecError) Error() string {
+	if e.notFound() {
+		return fmt.Sprintf("%s: command not found", e.Cmd)
+	}
+	return fmt.Sprintf("%s: cannot execute: %v", e.Cmd, e.Err)
+}
+
+func (e *ExecError) Unwrap() error { return e.Err }
+
+// Code returns tinit's exit status for the failure: 127 when the command
+// was not found, 126 when it exists but cannot be executed.
+func (e *ExecError) Code() int {
+	if e.notFound() {
+		return exitNotFound
+	}
+	return exitNotExecutable
+}
+
+func (e *ExecError) notFound() bool {
+	return errors.Is(e.Err, unix.ENOENT) || errors.Is(e.Err, unix.ENOTDIR)
+}
+
+// lookPath finds file like execvp(3): a name with a slash is used as is;
+// otherwise the first executable regular file of that name in PATH wins,
+// and a match that is not executable is remembered so that the failure says
+// "cannot execute" (126) rather than "not found" (127).
+func lookPath(file, path string) (string, error) {
+	if file == "" {
+		return "", &ExecError{Cmd: file, Err: unix.ENOENT}
+	}
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	if path == "" {
+		path = defaultPath
+	}
+	denied := ""
+	for dir := range strings.SplitSeq(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		cand := dir + "/" + file
+		var st unix.Stat_t
+		if err := unix.Stat(cand, &st); err != nil {
+			continue
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0 {
+			return cand, nil
+		}
+		if denied == "" {
+			denied = cand
+		}
+	}
+	if denied != "" {
+		return "", &ExecError{Cmd: file, Err: unix.EACCES}
+	}
+	return "", &ExecError{Cmd: file, Err: unix.ENOENT}
+}
+
+// spawnAttr says how to start the main child.
+type spawnAttr struct {
+	path, cmd  string
+	argv, env  []string
+	pidfd      bool // ask clone for a pidfd
+	foreground bool // make the child's process group the terminal's foreground group
+}
+
+// spawned is a started main child.
+type spawned struct {
+	pid   int
+	pidfd int // -1 without one
+}
+
+// spawn starts the main child in its own process group, with descriptors 0,
+// 1 and 2 only (tinit's own descriptors are all close-on-exec; inherited
+// ones the caller closes in tinit afterwards). It must run before the
+// reaper starts: syscall.ForkExec waits for a child whose exec failed.
+//
+// When a spawn asking for a pidfd fails with an error that a seccomp filter
+// or an old kernel gives for CLONE_PIDFD, it is retried once without; the
+// result says whether the pidfd was obtained.
+func spawn(a spawnAttr) (spawned, error) {
+	pidfd := -1
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	if a.foreground {
+		sys.Foreground = true
+		sys.Ctty = 0
+	}
+	if a.pidfd {
+		sys.PidFD = &pidfd
+	}
+	attr := &syscall.ProcAttr{Env: a.env, Files: []uintptr{0, 1, 2}, Sys: sys}
+	pid, err := syscall.ForkExec(a.path, a.argv, attr)
+	if err != nil && a.pidfd && pidfdRefused(err) {
+		sys.PidFD = nil
+		pidfd = -1
+		pid, err = syscall.ForkExec(a.path, a.argv, attr)
+	}
+	if err != nil {
+		if isExecErrno(err) {
+			return spawned{}, &ExecError{Cmd: a.cmd, Err: err}
+		}
+		return spawned{}, fmt.Errorf("spawn %q: %w", a.cmd, err)
+	}
+	return spawned{pid: pid, pidfd: pidfd}, nil
+}
+
+// pidfdRefused reports errors that mean "no pidfd here": ENOSYS from an old
+// kernel or runtime, EPERM from a seccomp profile, EINVAL from a filter that
+// masks CLONE_PIDFD.
+func pidfdRefused(err error) bool {
+	return errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL)
+}
+
+// isExecErrno reports whether err is something execve(2) says about the
+// file, as opposed to a failure to create the process at all.
+func isExecErrno(err error) bool {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case unix.ENOENT, unix.ENOTDIR, unix.EACCES, unix.ENOEXEC, unix.EISDIR,
+		unix.ELOOP, unix.ENAMETOOLONG, unix.ETXTBSY, unix.EPERM, unix.ELIBBAD:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,234 @@
+// Package subreaper runs the main child and stays the parent of last resort
+// for everything below it: it spawns the child, reaps every descendant,
+// forwards signals, and once the main child has exited ends whatever is left
+// (SIGTERM, a grace period, then SIGKILL) before reporting the child's exit
+// code.
+//
+// It works as PID 1 of a pid namespace and, elsewhere, as a child subreaper
+// (PR_SET_CHILD_SUBREAPER). It does not parse command lines or build
+// loggers (package main does), decide which signals are forwarded (package
+// signals), or keep the books on descriptors (package fdtrack).
+//
+// Ownership: one goroutine, the supervisor's loop, owns the main child, its
+// pidfd, every descriptor token and the exit status. Two goroutines feed it
+// events and own nothing: os/signal's, and the reaper, which is the only
+// code that waits for children.
+package subreaper
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tinit-dev/tinit/fdtrack"
+	"github.com/tinit-dev/tinit/signals"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultGrace is the time leftover processes get between SIGTERM and
+// SIGKILL once the main child has exited.
+const DefaultGrace = 2 * time.Second
+
+// After SIGKILL, tinit walks again every killPassEvery (to catch processes
+// forked or reparented meanwhile) and gives up after killWait: a process in
+// uninterruptible sleep cannot die, and tinit must not hang on it.
+const (
+	killPassEvery = 20 * time.Millisecond
+	killWait      = time.Second
+)
+
+// Config says what to run and how. The zero value of every field but Argv
+// is usable.
+type Config struct {
+	// Argv is the command and its arguments. Argv[0] is looked up in the
+	// PATH of Env when it contains no slash.
+	Argv []string
+	// Env is the child's environment; nil means tinit's own.
+	Env []string
+	// Grace is how long leftovers get between SIGTERM and SIGKILL once
+	// the main child has exited; 0 means SIGKILL at once.
+	Grace time.Duration
+	// SingleChild forwards signals to the main child alone instead of to
+	// its process group.
+	SingleChild bool
+	// NoPidfd forces the fallback used where pidfds are unavailable: the
+	// main child and leftovers are signalled by pid.
+	NoPidfd bool
+}
+
+// phase is where the supervisor is in a run's life.
+type phase int
+
+const (
+	running  phase = iota // main child alive
+	stopping              // a SIGINT or SIGTERM was forwarded; the next one escalates
+	draining              // main child gone, leftovers asked to stop, grace running
+	killing               // SIGKILL sent; waiting for the last ones to be reaped
+)
+
+// Supervisor is one run of the main child. Only its loop goroutine touches it.
+type Supervisor struct {
+	cfg  Config
+	log  zerolog.Logger
+	fds  *fdtrack.Registry
+	proc *procfs
+	kill killer
+	pid1 bool
+
+	child     int
+	childFd   fdtrack.Token // pidfd of the main child; zero in the fallback
+	pidfds    bool
+	groupByFd bool // pidfd_send_signal can target the child's process group
+
+	sigs   chan os.Signal
+	exited chan mainExit
+	idle   chan struct{}
+	reaped uint64
+
+	phase    phase
+	status   int
+	statusOK bool
+	tick     <-chan time.Time
+	giveUpAt time.Time
+	done     bool
+}
+
+// Run starts cfg.Argv, supervises it and every descendant until none is
+// left, and returns the code tinit should exit with: the child's exit
+// status, or 128+n if a signal n killed it. An error means the child never
+// ran; an *ExecError carries the exit code for that case.
+func Run(cfg Config, log zerolog.Logger) (int, error) {
+	if len(cfg.Argv) == 0 {
+		return 0, errors.New("no command to run")
+	}
+	s := &Supervisor{
+		cfg:    cfg,
+		log:    log.With().Str("component", "subreaper").Logger(),
+		pid1:   unix.Getpid() == 1,
+		pidfds: !cfg.NoPidfd,
+		// Buffered: os/signal drops what does not fit, so a receive means
+		// "at least one arrived", which is all the loop needs.
+		sigs:   make(chan os.Signal, 32),
+		exited: make(chan mainExit, 1),
+		idle:   make(chan struct{}),
+	}
+	if err := s.start(); err != nil {
+		return 0, err
+	}
+	return s.loop(), nil
+}
+
+// start does everything up to a running child and a running reaper. The
+// child is spawned as early as possible: everything before it is startup
+// latency for every test run.
+func (s *Supervisor) start() error {
+	signals.Claim(s.sigs)
+	if err := signals.DefaultSIGCHLD(); err != nil {
+		s.log.Warn().Err(err).Msg("cannot set SIGCHLD to its default; a SIGCHLD handler will run per child")
+	}
+	if !s.pid1 {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			s.log.Warn().Err(err).Msg("cannot become a child subreaper; orphans will escape to another reaper")
+		}
+	}
+	env := s.cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	path, err := lookPath(s.cfg.Argv[0], lookupEnv(env, "PATH"))
+	if err != nil {
+		return err
+	}
+	child, err := spawn(spawnAttr{
+		path: path, cmd: s.cfg.Argv[0], argv: s.cfg.Argv, env: env,
+		pidfd: s.pidfds, foreground: ownsTerminal(),
+	})
+	if err != nil {
+		return err
+	}
+	s.child = child.pid
+	r := &reaper{main: child.pid, exited: s.exited, idle: s.idle, log: s.log, reaped: &s.reaped}
+	go r.run()
+
+	s.fds = fdtrack.New(s.log)
+	s.proc = newProcfs(s.fds)
+	s.adoptPidfd(child.pidfd)
+	s.closeInherited()
+	s.chooseKiller()
+	s.log.Info().Int("pid", child.pid).Str("cmd", path).Bool("pid1", s.pid1).Bool("pidfd", s.pidfds).Msg("main child started")
+	return nil
+}
+
+// adoptPidfd registers the main child's pidfd and probes, once, whether
+// pidfds can be used here; if not, tinit falls back as a whole to pids.
+func (s *Supervisor) adoptPidfd(fd int) {
+	if !s.pidfds {
+		s.log.Info().Msg("pidfds disabled; signalling by pid")
+		return
+	}
+	if fd < 0 {
+		s.fallBack(errors.New("clone did not return a pidfd"))
+		return
+	}
+	tok, err := s.fds.Track(fd, "pidfd of main child")
+	if err != nil {
+		s.fallBack(err)
+		return
+	}
+	s.childFd = tok
+	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
+		s.fallBack(fmt.Errorf("pidfd_send_signal: %w", err))
+		return
+	}
+	probe, err := s.fds.PidfdOpen(unix.Getpid())
+	if err != nil {
+		s.fallBack(fmt.Errorf("pidfd_open: %w", err))
+		return
+	}
+	s.fds.Close(probe)
+	// Signalling a process group through a pidfd needs Linux 6.9; probe it
+	// with signal 0 and keep kill(-pgid) where it is missing.
+	s.groupByFd = unix.PidfdSendSignal(fd, 0, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP) == nil
+}
+
+func (s *Supervisor) fallBack(why error) {
+	s.log.Warn().Err(why).Msg("pidfds unavailable; falling back to signalling and waiting by pid")
+	s.pidfds = false
+	if s.childFd.Valid() {
+		s.fds.Close(s.childFd)
+		s.childFd = fdtrack.Token{}
+	}
+}
+
+func (s *Supervisor) chooseKiller() {
+	if s.pid1 {
+		s.kill = broadcast{}
+		return
+	}
+	if !s.proc.ours() {
+		s.log.Warn().Msg("/proc does not show tinit's pid namespace; leftovers outside the main child's process group cannot be found")
+		s.kill = onlyGroup{s.signalGroup}
+		return
+	}
+	s.kill = &tree{proc: s.proc, fds: s.fds, self: unix.Getpid(), pidfds: s.pidfds, log: s.log}
+}
+
+// ownsTerminal reports whether stdin is tinit's controlling terminal with
+// tinit's process group in the foreground; the child's group then takes
+// the foreground so that terminal signals and reads reach it.
+func ownsTerminal() bool {
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && fg == unix.Getpgrp()
+}
+
+func lookupEnv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
