@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package orphan
+
+const supported = false
+
+func spawn() (pid int64, errno int64) { return 0, 0 }
