@@ -1,0 +1,132 @@
+package main
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tinit-dev/tinit/subreaper"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  func(string) string
+		want options
+	}{
+		{"command after --", []string{"--", "go", "test"}, env(),
+			options{argv: []string{"go", "test"}, grace: subreaper.DefaultGrace}},
+		{"command without --", []string{"go", "-v"}, env(),
+			options{argv: []string{"go", "-v"}, grace: subreaper.DefaultGrace}},
+		{"flags stop at the command", []string{"-c", "sh", "-c", "exit 1"}, env(),
+			options{argv: []string{"sh", "-c", "exit 1"}, grace: subreaper.DefaultGrace, singleChild: true}},
+		{"grace with space", []string{"--grace", "500ms", "--", "x"}, env(),
+			options{argv: []string{"x"}, grace: 500 * time.Millisecond}},
+		{"grace with =", []string{"--grace=1.5s", "x"}, env(),
+			options{argv: []string{"x"}, grace: 1500 * time.Millisecond}},
+		{"grace in plain seconds", []string{"--grace", "3", "x"}, env(),
+			options{argv: []string{"x"}, grace: 3 * time.Second}},
+		{"grace zero", []string{"--grace=0", "x"}, env(),
+			options{argv: []string{"x"}, grace: 0}},
+		{"verbosity counts", []string{"-v", "-v", "x"}, env(),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, verbosity: 2}},
+		{"-vv", []string{"-vv", "x"}, env(),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, verbosity: 2}},
+		{"verbosity capped", []string{"-vvvv", "x"}, env(),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, verbosity: 2}},
+		{"env defaults", []string{"x"}, env("TINIT_GRACE", "250ms", "TINIT_SINGLE_CHILD", "1", "TINIT_NO_PIDFD", "true", "TINIT_VERBOSITY", "1"),
+			options{argv: []string{"x"}, grace: 250 * time.Millisecond, singleChild: true, noPidfd: true, verbosity: 1}},
+		{"flags beat env", []string{"--grace", "1s", "x"}, env("TINIT_GRACE", "9s"),
+			options{argv: []string{"x"}, grace: time.Second}},
+		{"help needs no command", []string{"-h"}, env(),
+			options{grace: subreaper.DefaultGrace, help: true}},
+		{"version", []string{"--version"}, env(),
+			options{grace: subreaper.DefaultGrace, version: true}},
+		{"no-pidfd", []string{"--no-pidfd", "--", "x"}, env(),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, noPidfd: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parse(tt.args, tt.env)
+			if err != nil {
+				t.Fatalf("parse(%q) error = %v", tt.args, err)
+			}
+			if !slices.Equal(got.argv, tt.want.argv) || got.grace != tt.want.grace ||
+				got.singleChild != tt.want.singleChild || got.noPidfd != tt.want.noPidfd ||
+				got.verbosity != tt.want.verbosity || got.help != tt.want.help || got.version != tt.want.version {
+				t.Errorf("parse(%q) = %+v, want %+v", tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  func(string) string
+		want string
+	}{
+		{"nothing", nil, env(), "no command given"},
+		{"only --", []string{"--"}, env(), "no command given"},
+		{"unknown flag", []string{"-x", "cmd"}, env(), "did you forget --"},
+		{"grace missing", []string{"--grace"}, env(), "--grace needs a duration"},
+		{"grace bad", []string{"--grace", "soon", "x"}, env(), "invalid duration"},
+		{"grace negative", []string{"--grace=-1s", "x"}, env(), "negative duration"},
+		{"grace huge", []string{"--grace=1000h", "x"}, env(), "exceeds"},
+		{"grace NaN", []string{"--grace=NaN", "x"}, env(), "invalid duration"},
+		{"value on a switch", []string{"-c=1", "x"}, env(), "takes no value"},
+		{"bad env grace", []string{"x"}, env("TINIT_GRACE", "x"), "TINIT_GRACE"},
+		{"bad env bool", []string{"x"}, env("TINIT_NO_PIDFD", "maybe"), "TINIT_NO_PIDFD"},
+		{"bad env verbosity", []string{"x"}, env("TINIT_VERBOSITY", "7"), "TINIT_VERBOSITY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parse(tt.args, tt.env)
+			var ue *usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("parse(%q) error = %v, want a usage error", tt.args, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("parse(%q) error = %q, want one line containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParse checks that no command line crashes the parser, that a usage
+// error is always one line, and that a successful parse has a command or a
+// reason to need none.
+func FuzzParse(f *testing.F) {
+	f.Add("--grace\x001s\x00--\x00sh")
+	f.Add("-vv\x00-c\x00cmd")
+	f.Add("--grace=\x00x")
+	f.Add("-\x00-v")
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		o, err := parse(args, env())
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("parse(%q) error has several lines: %q", args, err)
+			}
+			return
+		}
+		if len(o.argv) == 0 && !o.help && !o.version {
+			t.Errorf("parse(%q) succeeded without a command", args)
+		}
+		if o.grace < 0 || o.grace > maxGrace || o.verbosity < 0 || o.verbosity > maxVerbosity {
+			t.Errorf("parse(%q) = %+v out of range", args, o)
+		}
+	})
+}

@@ -1,0 +1,147 @@
+package signals
+
+import (
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// wait statuses as the kernel encodes them
+func exited(code int) unix.WaitStatus         { return unix.WaitStatus(code << 8) }
+func killed(sig unix.Signal) unix.WaitStatus  { return unix.WaitStatus(sig) }
+func stopped(sig unix.Signal) unix.WaitStatus { return unix.WaitStatus(int(sig)<<8 | 0x7f) }
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name  string
+		ws    unix.WaitStatus
+		code  int
+		final bool
+	}{
+		{"exit 0", exited(0), 0, true},
+		{"exit 3", exited(3), 3, true},
+		{"exit 255", exited(255), 255, true},
+		{"SIGKILL", killed(unix.SIGKILL), 137, true},
+		{"SIGTERM", killed(unix.SIGTERM), 143, true},
+		{"SIGINT with core", killed(unix.SIGINT) | 0x80, 130, true},
+		{"SIGRTMAX", killed(64), 192, true},
+		{"stopped", stopped(unix.SIGSTOP), 0, false},
+		{"continued", unix.WaitStatus(0xffff), 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, ok := ExitCode(tt.ws)
+			if code != tt.code || ok != tt.final {
+				t.Errorf("ExitCode(%#x) = %d, %v, want %d, %v", int(tt.ws), code, ok, tt.code, tt.final)
+			}
+		})
+	}
+}
+
+func FuzzExitCode(f *testing.F) {
+	for _, ws := range []int{0, 3 << 8, 255 << 8, 9, 15 | 0x80, 0x137f, 0xffff} {
+		f.Add(ws)
+	}
+	f.Fuzz(func(t *testing.T, raw int) {
+		ws := unix.WaitStatus(uint32(raw))
+		code, ok := ExitCode(ws)
+		if !ok {
+			return
+		}
+		switch {
+		case ws.Exited() && (code < 0 || code > 255):
+			t.Errorf("ExitCode(%#x) = %d for an exit, want 0..255", raw, code)
+		case ws.Signaled() && (code <= exitSignalBase || code > exitSignalBase+127):
+			t.Errorf("ExitCode(%#x) = %d for a signal death, want 129..255", raw, code)
+		}
+	})
+}
+
+func TestForwarded(t *testing.T) {
+	tests := []struct {
+		sig  unix.Signal
+		want bool
+	}{
+		{unix.SIGTERM, true}, {unix.SIGINT, true}, {unix.SIGHUP, true},
+		{unix.SIGQUIT, true}, {unix.SIGUSR1, true}, {unix.SIGUSR2, true},
+		{unix.SIGWINCH, true}, {unix.SIGCONT, true}, {unix.SIGALRM, true},
+		{unix.SIGTSTP, true}, {34, true}, {64, true},
+		{unix.SIGCHLD, false}, {unix.SIGURG, false}, {unix.SIGKILL, false},
+		{unix.SIGSTOP, false}, {unix.SIGPIPE, false}, {unix.SIGPROF, false},
+		{unix.SIGSEGV, false}, {unix.SIGTTIN, false}, {32, false}, {33, false},
+		{65, false},
+	}
+	for _, tt := range tests {
+		if got := Forwarded(tt.sig); got != tt.want {
+			t.Errorf("Forwarded(%s) = %v, want %v", Name(tt.sig), got, tt.want)
+		}
+	}
+}
+
+func TestName(t *testing.T) {
+	tests := []struct {
+		sig  unix.Signal
+		want string
+	}{
+		{unix.SIGTERM, "SIGTERM"},
+		{unix.SIGWINCH, "SIGWINCH"},
+		{34, "SIGRTMIN"},
+		{37, "SIGRTMIN+3"},
+		{64, "SIGRTMIN+30"},
+		{33, "signal 33"},
+	}
+	for _, tt := range tests {
+		if got := Name(tt.sig); got != tt.want {
+			t.Errorf("Name(%d) = %q, want %q", int(tt.sig), got, tt.want)
+		}
+	}
+}
+
+func disposition(t *testing.T, sig unix.Signal) uintptr {
+	t.Helper()
+	var old kernelSigaction
+	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0,
+		uintptr(unsafe.Pointer(&old)), unsafe.Sizeof(old.mask), 0, 0)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	return old.handler
+}
+
+// TestDefaultSIGCHLD checks that an inherited SIG_IGN for SIGCHLD, which
+// would make the kernel reap children and lose their status, is undone.
+func TestDefaultSIGCHLD(t *testing.T) {
+	const sigIgn = 1
+	ign := kernelSigaction{handler: sigIgn}
+	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(unix.SIGCHLD), uintptr(unsafe.Pointer(&ign)), 0, unsafe.Sizeof(ign.mask), 0, 0)
+	if got := disposition(t, unix.SIGCHLD); got != sigIgn {
+		t.Fatalf("setup: SIGCHLD handler = %#x, want SIG_IGN", got)
+	}
+	if err := DefaultSIGCHLD(); err != nil {
+		t.Fatal(err)
+	}
+	if got := disposition(t, unix.SIGCHLD); got != 0 {
+		t.Errorf("after DefaultSIGCHLD, SIGCHLD handler = %#x, want SIG_DFL", got)
+	}
+}
+
+func TestBlockedAndUnblockAll(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var set unix.Sigset_t
+	set.Val[0] = 1 << (unix.SIGUSR1 - 1)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := Blocked(); err != nil || !b {
+		t.Fatalf("Blocked() = %v, %v with SIGUSR1 blocked, want true", b, err)
+	}
+	if err := UnblockAll(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := Blocked(); err != nil || b {
+		t.Errorf("Blocked() = %v, %v after UnblockAll, want false", b, err)
+	}
+}

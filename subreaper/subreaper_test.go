@@ -1,0 +1,237 @@
+package subreaper
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tinit-dev/tinit/fdtrack"
+	"github.com/tinit-dev/tinit/internal/orphan"
+	"golang.org/x/sys/unix"
+)
+
+// The test binary doubles as helper processes, selected by SUBREAPER_HELPER.
+func TestMain(m *testing.M) {
+	switch os.Getenv("SUBREAPER_HELPER") {
+	case "":
+		os.Exit(m.Run())
+	case "parent":
+		// Start a grandchild that ignores SIGTERM, report both pids, block.
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "SUBREAPER_HELPER=stubborn")
+		if err := cmd.Start(); err != nil {
+			os.Exit(3)
+		}
+		os.Stdout.WriteString(strconv.Itoa(cmd.Process.Pid) + "\n")
+		select {}
+	case "stubborn":
+		signal.Ignore(unix.SIGTERM)
+		select {}
+	case "exit":
+		code, _ := strconv.Atoi(os.Getenv("SUBREAPER_CODE"))
+		os.Exit(code)
+	}
+	os.Exit(2)
+}
+
+func helper(t *testing.T, name string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(append(os.Environ(), "SUBREAPER_HELPER="+name), env...)
+	return cmd
+}
+
+func quietLog() zerolog.Logger { return zerolog.New(&bytes.Buffer{}) }
+
+func TestLookPath(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, mode os.FileMode) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("runme", 0o755)
+	write("plain", 0o644)
+	os.Mkdir(filepath.Join(dir, "adir"), 0o755)
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "plain"), []byte("#!/bin/sh\n"), 0o755)
+
+	tests := []struct {
+		name, file, path string
+		want             string
+		code             int // 0: found
+	}{
+		{"found", "runme", dir, filepath.Join(dir, "runme"), 0},
+		{"not found", "nothere", dir, "", exitNotFound},
+		{"not executable", "plain", dir, "", exitNotExecutable},
+		{"directory", "adir", dir, "", exitNotExecutable},
+		{"later executable wins", "plain", dir + ":" + other, filepath.Join(other, "plain"), 0},
+		{"slash used as is", "./whatever", dir, "./whatever", 0},
+		{"empty name", "", dir, "", exitNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := lookPath(tt.file, tt.path)
+			var ee *ExecError
+			switch {
+			case tt.code == 0 && (err != nil || got != tt.want):
+				t.Errorf("lookPath(%q) = %q, %v, want %q", tt.file, got, err, tt.want)
+			case tt.code != 0 && (!errors.As(err, &ee) || ee.Code() != tt.code):
+				t.Errorf("lookPath(%q) error = %v, want exit code %d", tt.file, err, tt.code)
+			}
+		})
+	}
+}
+
+// beSubreaper makes the test process the reaper of its descendants' orphans
+// for the duration of the test.
+func beSubreaper(t *testing.T) {
+	t.Helper()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Skipf("cannot become a child subreaper: %v", err)
+	}
+	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
+}
+
+// startTree starts parent -> stubborn and returns both pids.
+func startTree(t *testing.T) (*exec.Cmd, int) {
+	t.Helper()
+	cmd := helper(t, "parent")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var b [32]byte
+	n, _ := out.Read(b[:])
+	grand, err := strconv.Atoi(string(bytes.TrimSpace(b[:n])))
+	if err != nil {
+		t.Fatalf("helper said %q", b[:n])
+	}
+	return cmd, grand
+}
+
+func TestDescendantsAndTreeKill(t *testing.T) {
+	beSubreaper(t)
+	for _, pidfds := range []bool{true, false} {
+		t.Run("pidfds="+strconv.FormatBool(pidfds), func(t *testing.T) {
+			fds := fdtrack.New(quietLog())
+			pf := newProcfs(fds)
+			parent, grand := startTree(t)
+
+			procs, err := pf.descendants(os.Getpid())
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := map[int]int{}
+			for _, p := range procs {
+				found[p.pid] = p.ppid
+			}
+			if found[parent.Process.Pid] != os.Getpid() || found[grand] != parent.Process.Pid {
+				t.Fatalf("descendants() = %+v, want %d under us and %d under it", procs, parent.Process.Pid, grand)
+			}
+
+			k := &tree{proc: pf, fds: fds, self: os.Getpid(), pidfds: pidfds, log: quietLog()}
+			reached, err := k.signal(unix.SIGKILL)
+			if err != nil || len(reached) != 2 {
+				t.Fatalf("signal(SIGKILL) reached %d (%v), want 2", len(reached), err)
+			}
+			parent.Wait()
+			// The grandchild was reparented to us; reap it.
+			var ws unix.WaitStatus
+			if pid, err := unix.Wait4(grand, &ws, 0, nil); err != nil || !ws.Signaled() || ws.Signal() != unix.SIGKILL {
+				t.Errorf("grandchild %d: wait4 = %d, %v, status %v; want killed by SIGKILL", grand, pid, err, ws)
+			}
+			if live := fds.Live(); len(live) != 0 || len(fds.Faults()) != 0 {
+				t.Errorf("fd registry after the walk: live %v, faults %v", live, fds.Faults())
+			}
+		})
+	}
+}
+
+// TestTreeSkipsReplacedProcess checks that a listed process whose pid now
+// names a process with another start time is not signalled.
+func TestTreeSkipsReplacedProcess(t *testing.T) {
+	fds := fdtrack.New(quietLog())
+	pf := newProcfs(fds)
+	cmd := helper(t, "stubborn")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	now, err := pf.stat(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pidfds := range []bool{true, false} {
+		k := &tree{proc: pf, fds: fds, self: os.Getpid(), pidfds: pidfds, log: quietLog()}
+		stale := now
+		stale.start-- // as listed before the pid was reused
+		if ok, err := k.send(stale, unix.SIGKILL); ok || err != nil {
+			t.Fatalf("send to a replaced process = %v, %v, want false, nil", ok, err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := unix.Kill(cmd.Process.Pid, 0); err != nil {
+		t.Errorf("the process behind a reused pid was signalled: %v", err)
+	}
+}
+
+// TestReaper runs the reaper over a main child and a burst of orphans: it
+// must report the main child's status once, say whether children remain,
+// and close idle when none does.
+func TestReaper(t *testing.T) {
+	beSubreaper(t)
+	for _, withOrphans := range []bool{false, true} {
+		t.Run("orphans="+strconv.FormatBool(withOrphans), func(t *testing.T) {
+			stubborn := helper(t, "stubborn")
+			if withOrphans {
+				if err := stubborn.Start(); err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < 200; i++ {
+					if _, err := orphan.Spawn(); errors.Is(err, orphan.ErrUnsupported) {
+						t.Skip("orphan.Spawn is implemented for amd64 only")
+					}
+				}
+			}
+			main := helper(t, "exit", "SUBREAPER_CODE=7")
+			if err := main.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited, idle := make(chan mainExit, 1), make(chan struct{})
+			var reaped uint64
+			r := &reaper{main: main.Process.Pid, exited: exited, idle: idle, log: quietLog(), reaped: &reaped}
+			go r.run()
+
+			ex := <-exited
+			if !ex.status.Exited() || ex.status.ExitStatus() != 7 {
+				t.Errorf("main child status %v, want exit 7", ex.status)
+			}
+			if ex.leftovers != withOrphans {
+				t.Errorf("leftovers = %v, want %v", ex.leftovers, withOrphans)
+			}
+			if withOrphans {
+				stubborn.Process.Kill()
+			}
+			select {
+			case <-idle:
+			case <-time.After(10 * time.Second):
+				t.Fatal("reaper never reported that no children are left")
+			}
+			want := uint64(1)
+			if withOrphans {
+				want = 1 + 1 + 400 // main, stubborn, middles and orphans
+			}
+			if reaped != want {
+				t.Errorf("reaped %d children, want %d", reaped, want)
+			}
+		})
+	}
+}
