@@ -1,0 +1,138 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// notExecutable writes a file that exists but cannot be executed.
+func notExecutable(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "plain-file")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\nexit 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// exitCases are the exit statuses every init is judged on.
+func exitCases(t *testing.T) []struct {
+	name    string
+	argv    []string
+	code    int
+	message string // the one line tinit prints on stderr, if any
+} {
+	return []struct {
+		name    string
+		argv    []string
+		code    int
+		message string
+	}{
+		{"exit 0", helper("exit", "0"), 0, ""},
+		{"exit 3", helper("exit", "3"), 3, ""},
+		{"exit 255", helper("exit", "255"), 255, ""},
+		{"killed by SIGKILL", helper("killself", strconv.Itoa(int(syscall.SIGKILL))), 137, ""},
+		{"killed by SIGTERM", helper("killself", strconv.Itoa(int(syscall.SIGTERM))), 143, ""},
+		{"killed by SIGUSR1", helper("killself", strconv.Itoa(int(syscall.SIGUSR1))), 138, ""},
+		{"killed by SIGSEGV", helper("killself", strconv.Itoa(int(syscall.SIGSEGV))), 139, ""},
+		{"not found", []string{"no-such-command-anywhere"}, 127, "tinit: no-such-command-anywhere: command not found"},
+		{"not found by path", []string{"/no/such/file"}, 127, "tinit: /no/such/file: command not found"},
+		{"not executable", []string{notExecutable(t)}, 126, "cannot execute: permission denied"},
+		{"a directory", []string{t.TempDir()}, 126, "cannot execute"},
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		for _, tt := range exitCases(t) {
+			t.Run(tt.name, func(t *testing.T) {
+				r := start(t, m, spec{argv: tt.argv})
+				if got := r.wait(30 * time.Second); got != tt.code {
+					t.Errorf("exit code %d, want %d; stderr:\n%s", got, tt.code, r.stderr.String())
+				}
+				stderr := strings.TrimSpace(r.stderr.String())
+				if tt.message == "" && stderr != "" {
+					t.Errorf("stderr = %q, want nothing at the default log level", stderr)
+				}
+				if tt.message != "" && (!strings.Contains(stderr, tt.message) || strings.Count(stderr, "\n") != 0) {
+					t.Errorf("stderr = %q, want one line containing %q", stderr, tt.message)
+				}
+				if out := r.stdout.String(); out != "" {
+					t.Errorf("stdout = %q, want nothing: stdout belongs to the child", out)
+				}
+			})
+		}
+	})
+}
+
+// TestExitCodesMatchTini runs the same cases under the real tini and checks
+// that tinit's exit codes are the ones users of tini rely on.
+func TestExitCodesMatchTini(t *testing.T) {
+	tini, err := exec.LookPath("tini")
+	if err != nil {
+		t.Skip("tini is not installed (make test installs it): cannot compare")
+	}
+	for _, tt := range exitCases(t) {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(tini, append([]string{"-s", "--"}, tt.argv...)...)
+			cmd.Run()
+			want := exitCode(cmd.ProcessState)
+			r := start(t, modes[0], spec{argv: tt.argv})
+			if got := r.wait(30 * time.Second); got != want {
+				t.Errorf("tinit exit code %d, tini's %d", got, want)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", nil, "no command given"},
+		{"unknown flag", []string{"--frobnicate", "true"}, "did you forget --"},
+		{"bad grace", []string{"--grace", "later", "true"}, "invalid duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			cmd := exec.Command(tinitBin, tt.args...)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			cmd.Run()
+			if got := cmd.ProcessState.ExitCode(); got != 2 {
+				t.Errorf("exit code %d, want 2", got)
+			}
+			msg := strings.TrimSuffix(stderr.String(), "\n")
+			if !strings.HasPrefix(msg, "tinit: ") || !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
+				t.Errorf("stderr = %q, want one line 'tinit: ...%s...'", stderr.String(), tt.want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
+	cmd := exec.Command(tinitBin, "--version")
+	out, err := cmd.Output()
+	if err != nil || !strings.HasPrefix(string(out), "tinit ") {
+		t.Errorf("tinit --version = %q, %v", out, err)
+	}
+}
+
+// TestBadEnvironment checks that a malformed TINIT_ variable is a usage
+// error too, not silently ignored.
+func TestBadEnvironment(t *testing.T) {
+	cmd := exec.Command(tinitBin, "--", "true")
+	cmd.Env = append(os.Environ(), "TINIT_GRACE=forever")
+	out, _ := cmd.CombinedOutput()
+	if got := cmd.ProcessState.ExitCode(); got != 2 || !strings.Contains(string(out), "TINIT_GRACE") {
+		t.Errorf("TINIT_GRACE=forever: exit %d, output %q; want 2 and a message naming the variable", got, out)
+	}
+}

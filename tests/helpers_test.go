@@ -1,0 +1,354 @@
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/tinit-dev/tinit/internal/orphan"
+	"golang.org/x/sys/unix"
+)
+
+// The test binary re-executed with an argument -helper=NAME runs that
+// helper instead of the tests, with the arguments that follow as its own.
+const helperArg = "-helper="
+
+var helpers = map[string]func(args []string) int{
+	"exit":     helperExit,
+	"killself": helperKillSelf,
+	"record":   helperRecord,
+	"storm":    helperStorm,
+	"churn":    helperChurn,
+	"daemons":  helperDaemons,
+	"middle":   helperMiddle,
+	"sleeper":  helperSleeper,
+	"stubborn": helperStubborn,
+	"fds":      helperFds,
+	"sigstate": helperSigState,
+	"closefd3": helperCloseFd3,
+	"launch":   helperLaunch,
+	"sleepfor": helperSleepFor,
+	"leave":    helperLeave,
+	"pid1":     helperPid1,
+}
+
+// helperCall finds -helper=NAME in the arguments of the test binary.
+func helperCall(argv []string) (name string, args []string, ok bool) {
+	for i, a := range argv {
+		if name, ok := strings.CutPrefix(a, helperArg); ok {
+			return name, argv[i+1:], true
+		}
+	}
+	return "", nil, false
+}
+
+func runHelper(name string, args []string) int {
+	f, ok := helpers[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
+		return 2
+	}
+	return f(args)
+}
+
+// reexec builds a command that runs another helper of this binary.
+func reexec(name string, args ...string) *exec.Cmd {
+	return exec.Command(os.Args[0], helper(name, args...)[1:]...)
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// blockForever parks the helper without tripping the Go runtime's deadlock
+// detector.
+func blockForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// exit CODE
+func helperExit(args []string) int { return atoi(args[0]) }
+
+// killself SIGNUM: die of a signal, whatever the Go runtime would do with
+// it: the disposition is set to SIG_DFL behind the runtime's back first.
+func helperKillSelf(args []string) int {
+	sig := syscall.Signal(atoi(args[0]))
+	var sa [4]uint64 // struct sigaction as rt_sigaction takes it; all zero is SIG_DFL
+	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
+	unix.Kill(os.Getpid(), sig)
+	time.Sleep(5 * time.Second)
+	return 1
+}
+
+// record FILE [child]: append the name of every signal received to FILE,
+// say "ready" on stdout, and exit 0 after SIGINT or SIGTERM. With "child",
+// first start a second recorder in the same process group writing to
+// FILE.child, so group delivery can be checked.
+func helperRecord(args []string) int {
+	file := args[0]
+	ch := make(chan os.Signal, 64)
+	signal.Notify(ch, recordedSignals...)
+	if len(args) > 1 && args[1] == "child" {
+		sub := reexec("record", file+".child")
+		out, _ := sub.StdoutPipe()
+		if err := sub.Start(); err != nil {
+			return 3
+		}
+		var b [6]byte
+		out.Read(b[:]) // its "ready"
+	}
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return 3
+	}
+	os.Stdout.WriteString("ready\n")
+	for s := range ch {
+		fmt.Fprintf(f, "%d\n", s.(syscall.Signal))
+		if s == syscall.SIGINT || s == syscall.SIGTERM {
+			return 0
+		}
+	}
+	return 1
+}
+
+// recordedSignals are the signals the record helper catches.
+var recordedSignals = []os.Signal{
+	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1,
+	syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGWINCH,
+	syscall.SIGCONT, syscall.SIGTSTP, syscall.Signal(37),
+}
+
+// storm N CODE: make N orphans, wait until tinit has reaped every one of
+// them (no zombie left under tinit), then exit CODE. If zombies remain after
+// 10 seconds, exit 99 and print how many.
+func helperStorm(args []string) int {
+	n, code := atoi(args[0]), atoi(args[1])
+	for i := 0; i < n; i++ {
+		middle, err := orphan.Spawn()
+		if err != nil {
+			fmt.Println("spawn:", err)
+			return 98
+		}
+		var ws unix.WaitStatus
+		unix.Wait4(middle, &ws, 0, nil)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		z := zombiesOf(os.Getppid())
+		if z == 0 {
+			return code
+		}
+		if time.Now().After(deadline) {
+			fmt.Println("zombies left:", z)
+			return 99
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// zombiesOf counts zombie children of ppid.
+func zombiesOf(ppid int) int {
+	n := 0
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[0] == "Z" && atoi(f[1]) == ppid {
+			n++
+		}
+	}
+	return n
+}
+
+// churn K CODE: leave K orphans being reaped (middles not waited for either)
+// and exit CODE at once, racing tinit's reaping of the orphans.
+func helperChurn(args []string) int {
+	for i := 0; i < atoi(args[0]); i++ {
+		orphan.Spawn()
+	}
+	return atoi(args[1])
+}
+
+// daemons N MARKER [CODE]: start N daemons the classic way (a middle
+// process in a new session starts the daemon and exits), each ignoring
+// SIGTERM, and exit CODE once all are up.
+func helperDaemons(args []string) int {
+	n, marker := atoi(args[0]), args[1]
+	code := 0
+	if len(args) > 2 {
+		code = atoi(args[2])
+	}
+	for i := 0; i < n; i++ {
+		mid := reexec("middle", marker)
+		mid.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if out, err := mid.CombinedOutput(); err != nil {
+			fmt.Printf("middle: %v %s\n", err, out)
+			return 3
+		}
+	}
+	fmt.Println("daemons up")
+	return code
+}
+
+// middle MARKER: start a sleeper, wait until it ignores SIGTERM, exit.
+func helperMiddle(args []string) int {
+	s := reexec("sleeper", args...)
+	out, _ := s.StdoutPipe()
+	if err := s.Start(); err != nil {
+		return 3
+	}
+	var b [2]byte
+	if n, _ := out.Read(b[:]); n != 2 {
+		return 4
+	}
+	return 0
+}
+
+// sleeper MARKER [busy|stop]: ignore SIGTERM, say "ok", then block
+// forever; with "busy", keep making orphans instead; with "stop", stop
+// itself with SIGSTOP.
+func helperSleeper(args []string) int {
+	signal.Ignore(syscall.SIGTERM)
+	os.Stdout.WriteString("ok")
+	os.Stdout.Close()
+	switch {
+	case len(args) > 1 && args[1] == "busy":
+		for {
+			if middle, err := orphan.Spawn(); err == nil {
+				var ws unix.WaitStatus
+				unix.Wait4(middle, &ws, 0, nil)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	case len(args) > 1 && args[1] == "stop":
+		syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+	}
+	blockForever()
+	return 0
+}
+
+// stubborn [MARKER]: ignore SIGTERM and SIGINT, start a stubborn grandchild
+// in the same group, say "ready", block forever.
+func helperStubborn(args []string) int {
+	signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+	if len(args) == 0 || args[0] != "leaf" {
+		if err := reexec("stubborn", "leaf").Start(); err != nil {
+			return 3
+		}
+	}
+	os.Stdout.WriteString("ready\n")
+	blockForever()
+	return 0
+}
+
+// fds: print the open descriptor numbers, sorted, on one line.
+func helperFds(args []string) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 3
+	}
+	var fds []int
+	for _, e := range ents {
+		fd := atoi(e.Name())
+		// ReadDir's own descriptor is close-on-exec; everything inherited
+		// from tinit is not.
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			fds = append(fds, fd)
+		}
+	}
+	slices.Sort(fds)
+	fmt.Println(strings.Trim(fmt.Sprint(fds), "[]"))
+	return 0
+}
+
+// sigstate: print the SigBlk and SigIgn lines of /proc/self/status as the
+// process started (before the Go runtime installs anything it would see).
+func helperSigState(args []string) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 3
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "SigBlk:") || strings.HasPrefix(line, "SigIgn:") {
+			fmt.Println(line)
+		}
+	}
+	return 0
+}
+
+// closefd3: close the inherited descriptor 3, say "closed", block.
+func helperCloseFd3(args []string) int {
+	if err := unix.Close(3); err != nil {
+		fmt.Println("close 3:", err)
+		return 3
+	}
+	os.Stdout.WriteString("closed\n")
+	blockForever()
+	return 0
+}
+
+// launch TINIT ARGS...: exec tinit with SIGTERM and SIGUSR1 blocked and
+// SIGINT, SIGQUIT, SIGPIPE, SIGUSR2 and SIGTTOU ignored, as a careless
+// parent might start it.
+func helperLaunch(args []string) int {
+	signal.Ignore(syscall.SIGINT, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGUSR2, syscall.SIGTTOU)
+	runtime.LockOSThread()
+	var set unix.Sigset_t
+	set.Val[0] = 1<<(unix.SIGTERM-1) | 1<<(unix.SIGUSR1-1)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+		return 3
+	}
+	err := unix.Exec(args[0], args, os.Environ())
+	fmt.Println("exec:", err)
+	return 4
+}
+
+// sleepfor DURATION: sleep, then exit 0.
+func helperSleepFor(args []string) int {
+	d, _ := time.ParseDuration(args[0])
+	time.Sleep(d)
+	return 0
+}
+
+// leave MARKER KIND: leave one daemon that ignores SIGTERM (see sleeper for
+// KIND: busy, stop), then exit 0.
+func helperLeave(args []string) int {
+	mid := reexec("middle", args...)
+	mid.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := mid.Run(); err != nil {
+		return 3
+	}
+	return 0
+}
+
+// pid1 ARGV...: as PID 1 of new pid and mount namespaces, mount a private
+// /proc for the namespace and exec ARGV, which becomes PID 1.
+func helperPid1(args []string) int {
+	if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "make mounts private:", err)
+		return 125
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "mount /proc:", err)
+		return 125
+	}
+	err := unix.Exec(args[0], args, os.Environ())
+	fmt.Fprintln(os.Stderr, "exec:", err)
+	return 125
+}

@@ -1,0 +1,382 @@
+// Package tests runs the built tinit binary as PID 1 of a fresh pid
+// namespace and as a subreaper outside one, with and without pidfds, and
+// checks what a user relies on: exit codes, signals, reaping, cleanup and
+// inherited descriptors. Children come from this test binary re-executed as
+// helper processes (see helpers_test.go).
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// tinitBin is the binary under test, built once by TestMain.
+var tinitBin string
+
+// pid1Err says why PID 1 mode cannot run here, if it cannot.
+var pid1Err error
+
+func TestMain(m *testing.M) {
+	if name, args, ok := helperCall(os.Args[1:]); ok {
+		os.Exit(runHelper(name, args))
+	}
+	// Descriptors leaked to this process by whatever started it would leak
+	// into tinit and its child too; a sane parent passes 0, 1 and 2 only.
+	markStraysCloseOnExec()
+	dir, err := os.MkdirTemp("", "tinit-tests-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	tinitBin, err = buildTinit(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// PID 1 mode needs CLONE_NEWPID and CLONE_NEWNS (root or a user
+	// namespace). A missing capability shows as a failed clone or a failed
+	// mount (125); anything else is a bug in the tests, not a reason to skip.
+	probe := pid1Command("/bin/true")
+	if out, err := probe.CombinedOutput(); err != nil {
+		pid1Err = fmt.Errorf("a fresh pid and mount namespace: %v: %s", err, bytes.TrimSpace(out))
+		if probe.ProcessState != nil && probe.ProcessState.ExitCode() != 125 {
+			fmt.Fprintln(os.Stderr, pid1Err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildTinit uses $TINIT_BIN when set (make test passes bin/tinit), else
+// builds the command as a release would.
+func buildTinit(dir string) (string, error) {
+	if bin := os.Getenv("TINIT_BIN"); bin != "" {
+		return filepath.Abs(bin)
+	}
+	bin := filepath.Join(dir, "tinit")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "../cmd/tinit")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build tinit: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// mode is one way of running tinit.
+type mode struct {
+	name    string
+	pid1    bool // PID 1 of a fresh pid namespace (unshare), else subreaper
+	noPidfd bool // the fallback, forced with --no-pidfd
+}
+
+var modes = []mode{
+	{name: "subreaper"},
+	{name: "subreaper-nopidfd", noPidfd: true},
+	{name: "pid1", pid1: true},
+	{name: "pid1-nopidfd", pid1: true, noPidfd: true},
+}
+
+// forEachMode runs f once per mode, as subtests.
+func forEachMode(t *testing.T, f func(t *testing.T, m mode)) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			if m.pid1 && pid1Err != nil {
+				t.Skipf("PID 1 mode unavailable: %v", pid1Err)
+			}
+			f(t, m)
+		})
+	}
+}
+
+// syncBuffer collects a child's output while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// run is one tinit process under test.
+type run struct {
+	t      *testing.T
+	m      mode
+	cmd    *exec.Cmd
+	stdout syncBuffer
+	stderr syncBuffer
+	done   chan struct{}
+	code   int
+	bg     bool // started by a shell as a background job
+}
+
+// spec says what to run under tinit.
+type spec struct {
+	flags  []string // tinit flags
+	argv   []string // the command; see helper() for the test binary's helpers
+	env    []string // extra environment for tinit and so for the child
+	extra  []*os.File
+	stdin  *os.File
+	expect []string // substrings allowed at error level in stderr
+}
+
+// helper returns the argv that runs the named helper of this test binary.
+func helper(name string, args ...string) []string {
+	return append([]string{os.Args[0], "-test.run=^$", helperArg + name}, args...)
+}
+
+func start(t *testing.T, m mode, s spec) *run {
+	t.Helper()
+	args := append([]string{}, s.flags...)
+	if m.noPidfd {
+		args = append(args, "--no-pidfd")
+	}
+	args = append(append(args, "--"), s.argv...)
+	cmd := exec.Command(tinitBin, args...)
+	if m.pid1 {
+		cmd = pid1Command(tinitBin, args...)
+	}
+	r := &run{t: t, m: m, cmd: cmd, done: make(chan struct{})}
+	cmd.Env = append(os.Environ(), s.env...)
+	cmd.Stdout, cmd.Stderr, cmd.Stdin = &r.stdout, &r.stderr, s.stdin
+	cmd.ExtraFiles = s.extra
+	// A test that fails may leave children holding the output pipes; do
+	// not let that hang the suite.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start tinit: %v", err)
+	}
+	go func() {
+		cmd.Wait()
+		r.code = exitCode(cmd.ProcessState)
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		if !r.exited() {
+			killTree(r.tinitPid())
+			cmd.Process.Kill()
+			<-r.done
+		}
+		r.checkLog(s.expect)
+	})
+	return r
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// pid1Command runs argv as PID 1 of a fresh pid and mount namespace, with
+// its own /proc, as `unshare --pid --fork --mount-proc` would, except that
+// no unshare process stays in between: the test is the direct parent, holds
+// no copy of descriptors it passes, and signals reach the command itself.
+func pid1Command(argv0 string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], helper("pid1", append([]string{argv0}, args...)...)[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS}
+	return cmd
+}
+
+// tinitPid is tinit's pid as seen from the test. A shell's background job
+// is the shell's child; under unshare, unshare's child (signals must go to
+// tinit itself: unshare forwards none).
+func (r *run) tinitPid() int {
+	pid := r.cmd.Process.Pid
+	if r.bg {
+		pid = r.firstChild(pid)
+		if r.m.pid1 {
+			pid = r.firstChild(pid)
+		}
+	}
+	return pid
+}
+
+// firstChild waits for pid to have a child and returns it.
+func (r *run) firstChild(pid int) int {
+	var child int
+	waitFor(r.t, 10*time.Second, fmt.Sprintf("process %d to start its child", pid), func() bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		if err != nil {
+			return false
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return false
+		}
+		child, _ = strconv.Atoi(f[0])
+		return child > 0
+	})
+	return child
+}
+
+func (r *run) signal(sig syscall.Signal) {
+	r.t.Helper()
+	if err := syscall.Kill(r.tinitPid(), sig); err != nil {
+		r.t.Fatalf("kill tinit with %v: %v", sig, err)
+	}
+}
+
+// wait waits for tinit to exit and returns its exit code.
+func (r *run) wait(timeout time.Duration) int {
+	r.t.Helper()
+	select {
+	case <-r.done:
+		return r.code
+	case <-time.After(timeout):
+		r.t.Fatalf("tinit still running after %v; stderr:\n%s", timeout, r.stderr.String())
+		return -1
+	}
+}
+
+func (r *run) exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitOutput waits until the child has written want to stdout.
+func (r *run) waitOutput(want string, timeout time.Duration) {
+	r.t.Helper()
+	waitFor(r.t, timeout, fmt.Sprintf("stdout to contain %q", want), func() bool {
+		return strings.Contains(r.stdout.String(), want)
+	})
+}
+
+// checkLog fails the test for every error-level line tinit logged, unless
+// it contains one of the expected substrings: an error means tinit itself
+// misbehaved (a double close, a lost status).
+func (r *run) checkLog(expect []string) {
+	sc := bufio.NewScanner(strings.NewReader(r.stderr.String()))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.Contains(line, `"level":"error"`) {
+			continue
+		}
+		allowed := false
+		for _, e := range expect {
+			allowed = allowed || strings.Contains(line, e)
+		}
+		if !allowed {
+			r.t.Errorf("tinit logged an error: %s", line)
+		}
+	}
+}
+
+// killTree SIGKILLs pid and everything below it, after a failed test.
+func killTree(pid int) {
+	parent := map[int]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if i := bytes.LastIndexByte(st, ')'); err == nil && i > 0 {
+			if f := strings.Fields(string(st[i+1:])); len(f) > 1 {
+				parent[p], _ = strconv.Atoi(f[1])
+			}
+		}
+	}
+	doomed := map[int]bool{pid: true}
+	for changed := true; changed; {
+		changed = false
+		for p, pp := range parent {
+			if doomed[pp] && !doomed[p] {
+				doomed[p], changed = true, true
+			}
+		}
+	}
+	for p := range doomed {
+		syscall.Kill(p, syscall.SIGKILL)
+	}
+}
+
+// markStraysCloseOnExec marks every descriptor above 2 close-on-exec.
+func markStraysCloseOnExec() {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC)
+		}
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// marked lists the live processes whose command line contains marker, on
+// the whole machine.
+func marked(marker string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !bytes.Contains(b, []byte(marker)) {
+			continue
+		}
+		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && isZombie(st) {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+func isZombie(stat []byte) bool {
+	i := bytes.LastIndexByte(stat, ')')
+	return i > 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+}
+
+// killMarked cleans up after a failed test so nothing it started survives.
+func killMarked(marker string) {
+	for _, pid := range marked(marker) {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+func newMarker(t *testing.T) string {
+	marker := fmt.Sprintf("tinit-marker-%d-%d", os.Getpid(), time.Now().UnixNano())
+	t.Cleanup(func() { killMarked(marker) })
+	return marker
+}
