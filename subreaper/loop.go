@@ -199,6 +199,11 @@ func (s *Supervisor) finish() int {
 	default:
 	}
 	s.log.Info().Uint64("reaped", s.reaped).Msg("no descendants left")
+	if s.cg != nil {
+		if err := s.cg.remove(); err != nil {
+			s.log.Warn().Err(err).Str("dir", s.cg.dir).Msg("removing the run's cgroup")
+		}
+	}
 	s.checkFds()
 	if !s.statusOK {
 		s.log.Error().Int("pid", s.child).Msg("the main child's exit status was lost")

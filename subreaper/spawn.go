@@ -90,6 +90,7 @@ type spawnAttr struct {
 	path, cmd  string
 	argv, env  []string
 	pidfd      bool // ask clone for a pidfd
+	cgroupFd   int  // clone into this cgroup directory; -1 for none
 	foreground bool // make the child's process group the terminal's foreground group
 }
 
@@ -97,6 +98,9 @@ type spawnAttr struct {
 type spawned struct {
 	pid   int
 	pidfd int // -1 without one
+	// noCgroup says why the child could not be cloned into the cgroup,
+	// when it was asked to be.
+	noCgroup error
 }
 
 // spawn starts the main child in its own process group, with descriptors 0,
@@ -104,11 +108,31 @@ type spawned struct {
 // ones the caller closes in tinit afterwards). It must run before the
 // reaper starts: syscall.ForkExec waits for a child whose exec failed.
 //
-// When a spawn asking for a pidfd fails with an error that a seccomp filter
-// or an old kernel gives for CLONE_PIDFD, it is retried once without; the
-// result says whether the pidfd was obtained.
+// Features an old kernel or a seccomp profile may refuse are dropped one at
+// a time and the spawn retried: first the cgroup (clone3 may be ENOSYS),
+// then the pidfd. An exec failure fails every attempt alike and is reported
+// from the last one.
 func spawn(a spawnAttr) (spawned, error) {
-	pidfd := -1
+	var noCgroup error
+	for {
+		pid, pidfd, err := forkExec(a)
+		switch {
+		case err == nil:
+			return spawned{pid: pid, pidfd: pidfd, noCgroup: noCgroup}, nil
+		case a.cgroupFd >= 0:
+			a.cgroupFd, noCgroup = -1, err
+		case a.pidfd && pidfdRefused(err):
+			a.pidfd = false
+		case isExecErrno(err):
+			return spawned{}, &ExecError{Cmd: a.cmd, Err: err}
+		default:
+			return spawned{}, fmt.Errorf("spawn %q: %w", a.cmd, err)
+		}
+	}
+}
+
+func forkExec(a spawnAttr) (pid, pidfd int, err error) {
+	pidfd = -1
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if a.foreground {
 		sys.Foreground = true
@@ -117,20 +141,13 @@ func spawn(a spawnAttr) (spawned, error) {
 	if a.pidfd {
 		sys.PidFD = &pidfd
 	}
+	if a.cgroupFd >= 0 {
+		sys.UseCgroupFD = true
+		sys.CgroupFD = a.cgroupFd
+	}
 	attr := &syscall.ProcAttr{Env: a.env, Files: []uintptr{0, 1, 2}, Sys: sys}
-	pid, err := syscall.ForkExec(a.path, a.argv, attr)
-	if err != nil && a.pidfd && pidfdRefused(err) {
-		sys.PidFD = nil
-		pidfd = -1
-		pid, err = syscall.ForkExec(a.path, a.argv, attr)
-	}
-	if err != nil {
-		if isExecErrno(err) {
-			return spawned{}, &ExecError{Cmd: a.cmd, Err: err}
-		}
-		return spawned{}, fmt.Errorf("spawn %q: %w", a.cmd, err)
-	}
-	return spawned{pid: pid, pidfd: pidfd}, nil
+	pid, err = syscall.ForkExec(a.path, a.argv, attr)
+	return pid, pidfd, err
 }
 
 // pidfdRefused reports errors that mean "no pidfd here": ENOSYS from an old

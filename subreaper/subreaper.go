@@ -57,6 +57,9 @@ type Config struct {
 	// NoPidfd forces the fallback used where pidfds are unavailable: the
 	// main child and leftovers are signalled by pid.
 	NoPidfd bool
+	// NoCgroup keeps the run out of a cgroup of its own even where one
+	// could be made; leftovers are then found by walking /proc alone.
+	NoCgroup bool
 }
 
 // phase is where the supervisor is in a run's life.
@@ -76,6 +79,7 @@ type Supervisor struct {
 	fds  *fdtrack.Registry
 	proc *procfs
 	kill killer
+	cg   *runCgroup // nil without a cgroup of the run's own
 	pid1 bool
 
 	child     int
@@ -142,10 +146,20 @@ func (s *Supervisor) start() error {
 	if err != nil {
 		return err
 	}
-	child, err := spawn(spawnAttr{
+	s.fds = fdtrack.New(s.log)
+	s.proc = newProcfs(s.fds)
+	attr := spawnAttr{
 		path: path, cmd: s.cfg.Argv[0], argv: s.cfg.Argv, env: env,
-		pidfd: s.pidfds, foreground: ownsTerminal(),
-	})
+		pidfd: s.pidfds, cgroupFd: -1, foreground: ownsTerminal(),
+	}
+	cgTok := s.makeCgroup(&attr)
+	child, err := spawn(attr)
+	if cgTok.Valid() {
+		s.fds.Close(cgTok)
+	}
+	if child.noCgroup != nil || err != nil {
+		s.dropCgroup(child.noCgroup)
+	}
 	if err != nil {
 		return err
 	}
@@ -153,13 +167,49 @@ func (s *Supervisor) start() error {
 	r := &reaper{main: child.pid, exited: s.exited, idle: s.idle, log: s.log, reaped: &s.reaped}
 	go r.run()
 
-	s.fds = fdtrack.New(s.log)
-	s.proc = newProcfs(s.fds)
 	s.adoptPidfd(child.pidfd)
 	s.closeInherited()
 	s.chooseKiller()
-	s.log.Info().Int("pid", child.pid).Str("cmd", path).Bool("pid1", s.pid1).Bool("pidfd", s.pidfds).Msg("main child started")
+	s.log.Info().Int("pid", child.pid).Str("cmd", path).Bool("pid1", s.pid1).Bool("pidfd", s.pidfds).Bool("cgroup", s.cg != nil).Msg("main child started")
 	return nil
+}
+
+// makeCgroup gives a subreaper's run a cgroup of its own where a writable
+// cgroup v2 directory allows, and returns the directory's descriptor for
+// the spawn. As PID 1, kill(-1) already reaches everything, so no cgroup is
+// made.
+func (s *Supervisor) makeCgroup(attr *spawnAttr) fdtrack.Token {
+	if s.pid1 || s.cfg.NoCgroup {
+		return fdtrack.Token{}
+	}
+	cg, tok, err := newRunCgroup(s.fds, s.proc)
+	if err != nil {
+		s.log.Info().Err(err).Msg("no cgroup for this run; leftovers are found by walking /proc")
+		return fdtrack.Token{}
+	}
+	fd, err := s.fds.Fd(tok)
+	if err != nil {
+		s.fds.Close(tok)
+		cg.remove()
+		return fdtrack.Token{}
+	}
+	s.cg, attr.cgroupFd = cg, fd
+	return tok
+}
+
+// dropCgroup removes the run's cgroup when the child could not be cloned
+// into it (why is nil when the spawn failed altogether).
+func (s *Supervisor) dropCgroup(why error) {
+	if s.cg == nil {
+		return
+	}
+	if why != nil {
+		s.log.Warn().Err(why).Msg("cannot clone into a cgroup; leftovers are found by walking /proc")
+	}
+	if err := s.cg.remove(); err != nil {
+		s.log.Warn().Err(err).Str("dir", s.cg.dir).Msg("removing the run's cgroup")
+	}
+	s.cg = nil
 }
 
 // adoptPidfd registers the main child's pidfd and probes, once, whether
@@ -213,7 +263,12 @@ func (s *Supervisor) chooseKiller() {
 		s.kill = onlyGroup{s.signalGroup}
 		return
 	}
-	s.kill = &tree{proc: s.proc, fds: s.fds, self: unix.Getpid(), pidfds: s.pidfds, log: s.log}
+	t := &tree{proc: s.proc, fds: s.fds, self: unix.Getpid(), pidfds: s.pidfds, log: s.log}
+	if s.cg != nil {
+		s.kill = cgroupTree{cg: s.cg, tree: t}
+		return
+	}
+	s.kill = t
 }
 
 // ownsTerminal reports whether stdin is tinit's controlling terminal with

@@ -83,7 +83,7 @@ func TestExitCodesMatchTini(t *testing.T) {
 			cmd := exec.Command(tini, append([]string{"-s", "--"}, tt.argv...)...)
 			cmd.Run()
 			want := exitCode(cmd.ProcessState)
-			r := start(t, modes[0], spec{argv: tt.argv})
+			r := start(t, modeNamed("subreaper"), spec{argv: tt.argv})
 			if got := r.wait(30 * time.Second); got != want {
 				t.Errorf("tinit exit code %d, tini's %d", got, want)
 			}

@@ -78,16 +78,30 @@ func buildTinit(dir string) (string, error) {
 
 // mode is one way of running tinit.
 type mode struct {
-	name    string
-	pid1    bool // PID 1 of a fresh pid namespace (unshare), else subreaper
-	noPidfd bool // the fallback, forced with --no-pidfd
+	name     string
+	pid1     bool // PID 1 of a fresh pid namespace, else subreaper
+	noPidfd  bool // the fallback, forced with --no-pidfd
+	noCgroup bool // no cgroup of the run's own (--no-cgroup)
 }
 
+// modes: a subreaper uses a cgroup of its own where it can make one (it can
+// on the test machines); the others cover the /proc walk alone, with and
+// without pidfds, and PID 1.
 var modes = []mode{
 	{name: "subreaper"},
-	{name: "subreaper-nopidfd", noPidfd: true},
+	{name: "subreaper-nocgroup", noCgroup: true},
+	{name: "subreaper-nopidfd", noPidfd: true, noCgroup: true},
 	{name: "pid1", pid1: true},
 	{name: "pid1-nopidfd", pid1: true, noPidfd: true},
+}
+
+func modeNamed(name string) mode {
+	for _, m := range modes {
+		if m.name == name {
+			return m
+		}
+	}
+	panic("no mode " + name)
 }
 
 // forEachMode runs f once per mode, as subtests.
@@ -152,6 +166,9 @@ func start(t *testing.T, m mode, s spec) *run {
 	args := append([]string{}, s.flags...)
 	if m.noPidfd {
 		args = append(args, "--no-pidfd")
+	}
+	if m.noCgroup {
+		args = append(args, "--no-cgroup")
 	}
 	args = append(append(args, "--"), s.argv...)
 	cmd := exec.Command(tinitBin, args...)

@@ -179,7 +179,7 @@ func TestBackgroundSIGINTStopsGoTest(t *testing.T) {
 		t.Fatalf("sh background job SigIgn = %q (%v, %v): SIGINT is not ignored, so this test would not test its premise", out, err, perr)
 	}
 	dir, started := writeSleepyModule(t)
-	for _, m := range []mode{modes[0], modes[2]} {
+	for _, m := range []mode{modeNamed("subreaper"), modeNamed("pid1")} {
 		for _, single := range []bool{false, true} {
 			name := m.name + "/group"
 			if single {

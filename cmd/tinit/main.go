@@ -53,6 +53,7 @@ func run(args []string) (int, error) {
 		Grace:       opts.grace,
 		SingleChild: opts.singleChild,
 		NoPidfd:     opts.noPidfd,
+		NoCgroup:    opts.noCgroup,
 	}, newLogger(opts.verbosity))
 	var execErr *subreaper.ExecError
 	switch {

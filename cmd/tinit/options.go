@@ -24,6 +24,8 @@ Flags (each has an environment variable, for runtimes that pass no flags):
                          process group (TINIT_SINGLE_CHILD=1)
       --no-pidfd         signal by pid instead of pidfd, as tinit does where
                          pidfds are unavailable (TINIT_NO_PIDFD=1)
+      --no-cgroup        do not put the run in a cgroup of its own; find
+                         leftovers by walking /proc only (TINIT_NO_CGROUP=1)
   -v, --verbose          log more: -v info, -vv debug; default warnings
                          and errors only (TINIT_VERBOSITY=0|1|2)
       --version          print the version and exit
@@ -42,6 +44,7 @@ type options struct {
 	grace       time.Duration
 	singleChild bool
 	noPidfd     bool
+	noCgroup    bool
 	verbosity   int
 	help        bool
 	version     bool
@@ -83,6 +86,8 @@ func parse(args []string, getenv func(string) string) (options, error) {
 			o.singleChild = true
 		case "--no-pidfd":
 			o.noPidfd = true
+		case "--no-cgroup":
+			o.noCgroup = true
 		case "--verbose":
 			o.verbosity++
 		case "--grace":
@@ -128,6 +133,9 @@ func (o *options) fromEnv(getenv func(string) string) error {
 		return err
 	}
 	if o.noPidfd, err = envBool(getenv, "TINIT_NO_PIDFD"); err != nil {
+		return err
+	}
+	if o.noCgroup, err = envBool(getenv, "TINIT_NO_CGROUP"); err != nil {
 		return err
 	}
 	if v := getenv("TINIT_VERBOSITY"); v != "" {

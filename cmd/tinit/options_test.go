@@ -55,6 +55,10 @@ func TestParse(t *testing.T) {
 			options{grace: subreaper.DefaultGrace, version: true}},
 		{"no-pidfd", []string{"--no-pidfd", "--", "x"}, env(),
 			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, noPidfd: true}},
+		{"no-cgroup", []string{"--no-cgroup", "--", "x"}, env(),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, noCgroup: true}},
+		{"no-cgroup from env", []string{"x"}, env("TINIT_NO_CGROUP", "yes"),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, noCgroup: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +67,7 @@ func TestParse(t *testing.T) {
 				t.Fatalf("parse(%q) error = %v", tt.args, err)
 			}
 			if !slices.Equal(got.argv, tt.want.argv) || got.grace != tt.want.grace ||
-				got.singleChild != tt.want.singleChild || got.noPidfd != tt.want.noPidfd ||
+				got.singleChild != tt.want.singleChild || got.noPidfd != tt.want.noPidfd || got.noCgroup != tt.want.noCgroup ||
 				got.verbosity != tt.want.verbosity || got.help != tt.want.help || got.version != tt.want.version {
 				t.Errorf("parse(%q) = %+v, want %+v", tt.args, got, tt.want)
 			}

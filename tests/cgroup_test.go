@@ -1,0 +1,70 @@
+package tests
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// writableCgroup returns the cgroup v2 directory of this process if a
+// subdirectory can be made in it, which is what tinit needs.
+func writableCgroup(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Skipf("no /proc/self/cgroup: %v", err)
+	}
+	var rel string
+	for _, line := range strings.Split(string(b), "\n") {
+		if r, ok := strings.CutPrefix(line, "0::"); ok {
+			rel = r
+		}
+	}
+	for _, m := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var st syscall.Statfs_t
+		if syscall.Statfs(m, &st) != nil || st.Type != 0x63677270 || rel == "" {
+			continue
+		}
+		dir := filepath.Join(m, rel)
+		probe := filepath.Join(dir, "tinit-test-probe")
+		if err := os.Mkdir(probe, 0o755); err != nil {
+			t.Skipf("cgroup v2 directory %s is not writable: %v", dir, err)
+		}
+		os.Remove(probe)
+		return dir
+	}
+	t.Skip("no cgroup v2 hierarchy mounted")
+	return ""
+}
+
+// TestRunGetsOwnCgroup checks that a subreaper puts the main child in a
+// cgroup of its own below tinit's, and removes it at the end.
+func TestRunGetsOwnCgroup(t *testing.T) {
+	parent := writableCgroup(t)
+	r := start(t, modeNamed("subreaper"), spec{flags: []string{"-v"}, argv: []string{"cat", "/proc/self/cgroup"}})
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	pid := r.cmd.Process.Pid
+	want := "/tinit-" + strconv.Itoa(pid)
+	if !strings.Contains(r.stdout.String(), want+"\n") {
+		t.Errorf("child's /proc/self/cgroup = %q, want its v2 line to end in %q", r.stdout.String(), want)
+	}
+	if !strings.Contains(r.stderr.String(), `"cgroup":true`) {
+		t.Errorf("tinit did not report using a cgroup:\n%s", r.stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(parent, "tinit-"+strconv.Itoa(pid))); !os.IsNotExist(err) {
+		t.Errorf("the run's cgroup still exists after tinit exited (stat: %v)", err)
+	}
+
+	r = start(t, modeNamed("subreaper-nocgroup"), spec{argv: []string{"cat", "/proc/self/cgroup"}})
+	r.wait(10 * time.Second)
+	if bytes.Contains([]byte(r.stdout.String()), []byte("/tinit-")) {
+		t.Errorf("with --no-cgroup the child is in %q", r.stdout.String())
+	}
+}
