@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,11 +127,11 @@ type cgroupTree struct {
 	tree *tree
 }
 
-func (k cgroupTree) signal(sig unix.Signal) ([]proc, error) {
+func (k cgroupTree) signal(sigs ...unix.Signal) ([]proc, error) {
 	var err error
-	if sig == unix.SIGKILL {
+	if slices.Contains(sigs, unix.SIGKILL) {
 		err = k.cg.kill()
 	}
-	reached, werr := k.tree.signal(sig)
+	reached, werr := k.tree.signal(sigs...)
 	return reached, errors.Join(err, werr)
 }

@@ -12,10 +12,10 @@ import (
 // tinit uses depends on where it runs; the supervisor decides when and with
 // which signal.
 type killer interface {
-	// signal sends sig to every live process below tinit (the main child
-	// included while it lives). It returns the processes it reached when it
-	// knows them individually.
-	signal(sig unix.Signal) ([]proc, error)
+	// signal sends sigs, in order, to every live process below tinit (the
+	// main child included while it lives), in one pass. It returns the
+	// processes it reached when it knows them individually.
+	signal(sigs ...unix.Signal) ([]proc, error)
 }
 
 // broadcast is the killer of PID 1 in a pid namespace: kill(-1, sig)
@@ -24,9 +24,11 @@ type killer interface {
 // way out of a SIGKILL.
 type broadcast struct{}
 
-func (broadcast) signal(sig unix.Signal) ([]proc, error) {
-	if err := unix.Kill(-1, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-		return nil, err
+func (broadcast) signal(sigs ...unix.Signal) ([]proc, error) {
+	for _, sig := range sigs {
+		if err := unix.Kill(-1, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return nil, err
+		}
 	}
 	return nil, nil
 }
@@ -35,9 +37,11 @@ func (broadcast) signal(sig unix.Signal) ([]proc, error) {
 // namespace: it reaches the main child's process group and nothing else.
 type onlyGroup struct{ send func(unix.Signal) error }
 
-func (g onlyGroup) signal(sig unix.Signal) ([]proc, error) {
-	if err := g.send(sig); err != nil && !errors.Is(err, unix.ESRCH) {
-		return nil, err
+func (g onlyGroup) signal(sigs ...unix.Signal) ([]proc, error) {
+	for _, sig := range sigs {
+		if err := g.send(sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return nil, err
+		}
 	}
 	return nil, nil
 }
@@ -56,7 +60,7 @@ type tree struct {
 	log    zerolog.Logger
 }
 
-func (t *tree) signal(sig unix.Signal) ([]proc, error) {
+func (t *tree) signal(sigs ...unix.Signal) ([]proc, error) {
 	procs, err := t.proc.descendants(t.self)
 	if err != nil {
 		return nil, err
@@ -66,7 +70,7 @@ func (t *tree) signal(sig unix.Signal) ([]proc, error) {
 		if p.state == 'Z' || p.state == 'X' {
 			continue // already dead; its parent or tinit reaps it
 		}
-		ok, err := t.send(p, sig)
+		ok, err := t.send(p, sigs)
 		if err != nil {
 			t.log.Debug().Err(err).Int("pid", p.pid).Msg("signal leftover")
 		}
@@ -77,16 +81,16 @@ func (t *tree) signal(sig unix.Signal) ([]proc, error) {
 	return reached, nil
 }
 
-// send delivers sig to p if p is still the process that was listed. It
+// send delivers sigs to p if p is still the process that was listed. It
 // reports false for a process that is gone or was replaced.
-func (t *tree) send(p proc, sig unix.Signal) (bool, error) {
+func (t *tree) send(p proc, sigs []unix.Signal) (bool, error) {
 	if !t.pidfds {
 		// Fallback without pidfds: a pid reused between the check and
 		// kill(2) could still be hit; the window is two system calls.
 		if !t.same(p) {
 			return false, nil
 		}
-		return sent(unix.Kill(p.pid, sig))
+		return sentAll(sigs, func(sig unix.Signal) error { return unix.Kill(p.pid, sig) })
 	}
 	tok, err := t.fds.PidfdOpen(p.pid)
 	if err != nil {
@@ -103,7 +107,7 @@ func (t *tree) send(p proc, sig unix.Signal) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return sent(unix.PidfdSendSignal(fd, sig, nil, 0))
+	return sentAll(sigs, func(sig unix.Signal) error { return unix.PidfdSendSignal(fd, sig, nil, 0) })
 }
 
 func (t *tree) same(p proc) bool {
@@ -111,8 +115,20 @@ func (t *tree) same(p proc) bool {
 	return err == nil && now.start == p.start
 }
 
-// sent turns the error of a signal delivery into "reached it": a process
-// that no longer exists is not an error.
+// sentAll delivers each signal with send and reports whether the process
+// was reached: a process that no longer exists is not an error.
+func sentAll(sigs []unix.Signal, send func(unix.Signal) error) (bool, error) {
+	for _, sig := range sigs {
+		if err := send(sig); errors.Is(err, unix.ESRCH) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// sent turns the error of a signal delivery into "reached it".
 func sent(err error) (bool, error) {
 	if err == nil {
 		return true, nil

@@ -129,8 +129,8 @@ func (s *Supervisor) mainExited(ex mainExit) {
 		s.killAll()
 		return
 	}
-	reached := s.signalLeftovers(unix.SIGTERM)
-	s.signalLeftovers(unix.SIGCONT) // a stopped process acts on SIGTERM only once continued
+	// A stopped process acts on SIGTERM only once continued.
+	reached := s.signalLeftovers(unix.SIGTERM, unix.SIGCONT)
 	s.logLeftovers(reached)
 	s.tick = time.After(s.cfg.Grace)
 }
@@ -169,10 +169,10 @@ func (s *Supervisor) onTick() {
 	}
 }
 
-func (s *Supervisor) signalLeftovers(sig unix.Signal) []proc {
-	reached, err := s.kill.signal(sig)
+func (s *Supervisor) signalLeftovers(sigs ...unix.Signal) []proc {
+	reached, err := s.kill.signal(sigs...)
 	if err != nil {
-		s.log.Error().Err(err).Str("signal", signals.Name(sig)).Msg("signalling leftovers failed")
+		s.log.Error().Err(err).Str("signal", signals.Name(sigs[0])).Msg("signalling leftovers failed")
 	}
 	return reached
 }
@@ -186,7 +186,7 @@ func (s *Supervisor) logLeftovers(reached []proc) {
 		reached, _ = s.proc.descendants(unix.Getpid())
 	}
 	for _, p := range reached {
-		s.log.Info().Int("pid", p.pid).Int("ppid", p.ppid).Str("comm", p.comm).Msg("leftover process")
+		s.log.Info().Int("pid", p.pid).Int("ppid", p.ppid).Str("comm", p.comm).Str("cmdline", s.proc.cmdline(p.pid)).Msg("leftover process")
 	}
 	s.log.Info().Int("count", len(reached)).Dur("grace", s.cfg.Grace).Msg("sent SIGTERM to leftovers")
 }

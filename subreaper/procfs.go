@@ -113,6 +113,16 @@ func parseStat(b []byte) (proc, error) {
 	return pr, nil
 }
 
+// cmdline returns the command line of pid with spaces between arguments,
+// cut at the buffer's length; "" for a kernel thread or a process gone.
+func (p *procfs) cmdline(pid int) string {
+	b, err := p.readFile(procRoot + "/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimRight(bytes.ReplaceAll(b, []byte{0}, []byte{' '}), " "))
+}
+
 // numbers lists the numeric entries of a /proc directory: of /proc itself,
 // every process (thread group) of the pid namespace procfs was mounted for;
 // of /proc/self/fd, tinit's open descriptors.

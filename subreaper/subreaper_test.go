@@ -173,7 +173,7 @@ func TestTreeSkipsReplacedProcess(t *testing.T) {
 		k := &tree{proc: pf, fds: fds, self: os.Getpid(), pidfds: pidfds, log: quietLog()}
 		stale := now
 		stale.start-- // as listed before the pid was reused
-		if ok, err := k.send(stale, unix.SIGKILL); ok || err != nil {
+		if ok, err := k.send(stale, []unix.Signal{unix.SIGKILL}); ok || err != nil {
 			t.Fatalf("send to a replaced process = %v, %v, want false, nil", ok, err)
 		}
 	}

@@ -1,0 +1,84 @@
+// Package leaky is a small test suite with the bad habits real suites have:
+// a test starts a server and never stops it, another starts workers and
+// never waits for them, a third leaves orphans behind. Run it under tinit
+// to see tinit name and end what it leaves behind (make demo).
+package leaky
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the processes the tests start.
+func TestMain(m *testing.M) {
+	switch os.Getenv("LEAKY_ROLE") {
+	case "server":
+		// A "database" that shrugs off SIGTERM, as a badly written one might.
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("listening")
+		os.Stdout.Close()
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "launcher":
+		// Daemonize the server: new session, parent exits.
+		server := role("server")
+		server.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		out, _ := server.StdoutPipe()
+		if err := server.Start(); err != nil {
+			os.Exit(1)
+		}
+		out.Read(make([]byte, 16))
+		os.Exit(0)
+	case "worker":
+		time.Sleep(50 * time.Millisecond)
+		os.Exit(0)
+	case "spawner":
+		// Start a grandchild and exit without waiting: an orphan.
+		role("worker").Start()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func role(name string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "leaky-demo-"+name)
+	cmd.Env = append(os.Environ(), "LEAKY_ROLE="+name)
+	return cmd
+}
+
+// TestWithServer starts a daemonized server for its checks and forgets to
+// stop it.
+func TestWithServer(t *testing.T) {
+	if err := role("launcher").Run(); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("server started (and never stopped)")
+}
+
+// TestWorkers starts workers and never waits for them: each becomes a
+// zombie of the test binary when it exits.
+func TestWorkers(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		if err := role("worker").Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	t.Log("5 workers started (never waited for)")
+}
+
+// TestOrphans leaves grandchildren whose parent is gone.
+func TestOrphans(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		if err := role("spawner").Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Log("3 orphans left behind")
+}
