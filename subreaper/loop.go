@@ -129,9 +129,14 @@ func (s *Supervisor) mainExited(ex mainExit) {
 		s.killAll()
 		return
 	}
+	s.logLeftovers()
 	// A stopped process acts on SIGTERM only once continued.
 	reached := s.signalLeftovers(unix.SIGTERM, unix.SIGCONT)
-	s.logLeftovers(reached)
+	e := s.log.Info().Dur("grace", s.cfg.Grace)
+	if _, all := s.kill.(broadcast); !all {
+		e = e.Int("count", len(reached)) // kill(-1) does not say how many it reached
+	}
+	e.Msg("sent SIGTERM to leftovers")
 	s.tick = time.After(s.cfg.Grace)
 }
 
@@ -177,18 +182,16 @@ func (s *Supervisor) signalLeftovers(sigs ...unix.Signal) []proc {
 	return reached
 }
 
-// logLeftovers names what the main child left behind, at info level.
-func (s *Supervisor) logLeftovers(reached []proc) {
-	if !s.log.Info().Enabled() {
+// logLeftovers names what the main child left behind, at info level, before
+// anything is signalled. It costs a walk of /proc, so only when logged.
+func (s *Supervisor) logLeftovers() {
+	if !s.log.Info().Enabled() || !s.proc.ours() {
 		return
 	}
-	if reached == nil && s.proc.ours() {
-		reached, _ = s.proc.descendants(unix.Getpid())
-	}
-	for _, p := range reached {
+	procs, _ := s.proc.descendants(unix.Getpid())
+	for _, p := range procs {
 		s.log.Info().Int("pid", p.pid).Int("ppid", p.ppid).Str("comm", p.comm).Str("cmdline", s.proc.cmdline(p.pid)).Msg("leftover process")
 	}
-	s.log.Info().Int("count", len(reached)).Dur("grace", s.cfg.Grace).Msg("sent SIGTERM to leftovers")
 }
 
 // finish runs when no child is left, or when the last ones would not die.

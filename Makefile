@@ -1,0 +1,62 @@
+# tinit: run `make help` for the targets.
+
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO       ?= go
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+FUZZTIME ?= 30s
+IMAGE    ?= tinit:$(VERSION)
+
+# Debian packages the tests and benchmarks use: the peers tinit is compared
+# with, runc for container tests, gcc for the race detector.
+DEB_PACKAGES := tini dumb-init catatonit runc gcc util-linux
+
+.PHONY: all build test race lint fuzz bench bench-quick demo image deps clean help
+
+all: build
+
+build: ## build the static binary bin/tinit
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tinit ./cmd/tinit
+
+test: deps lint build race ## everything: lint, then all tests (unit and integration) with -race
+
+race: ## all tests with the race detector (integration tests run bin/tinit)
+	CGO_ENABLED=1 TINIT_BIN=$(CURDIR)/bin/tinit $(GO) test -race -count=1 -timeout 20m ./...
+
+lint: ## gofmt, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./cmd/tinit
+	$(GO) test -run='^$$' -fuzz='^FuzzExitCode$$' -fuzztime=$(FUZZTIME) ./signals
+	$(GO) test -run='^$$' -fuzz='^FuzzParseStat$$' -fuzztime=$(FUZZTIME) ./subreaper
+
+bench: deps build ## tinit against tini, tini-static, dumb-init, catatonit (10-15 min)
+	$(GO) run ./bench -tinit bin/tinit
+
+bench-quick: deps build ## a reduced benchmark run, under a minute
+	$(GO) run ./bench -tinit bin/tinit -quick
+
+demo: build ## run a bundled test suite that leaks processes, bare and under tinit
+	./examples/demo.sh
+
+image: build ## build the container image from bin/tinit (offline; see Dockerfile)
+	@command -v buildah >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y buildah
+	buildah bud --target local -t $(IMAGE) .
+
+deps: ## install the Debian packages the tests and benchmarks need, if missing
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y --no-install-recommends $$missing || \
+		{ apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
+	fi
+
+clean: ## remove build outputs
+	rm -rf bin
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
