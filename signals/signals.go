@@ -50,6 +50,16 @@ var forwarded = [...]unix.Signal{
 // caught signal is reset to its default by execve(2).
 var dropped = [...]unix.Signal{unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU}
 
+// IgnoreTerminalStops sets SIGTTIN and SIGTTOU to SIG_IGN. Call it once the
+// child has been spawned (it then has the default disposition already). A
+// background process that writes to a terminal with TOSTOP set is stopped,
+// or, when it catches SIGTTOU, sent SIGTTOU again every time the write is
+// restarted; an ignored SIGTTOU lets the write through, so tinit's log
+// lines can neither stop it nor spin it.
+func IgnoreTerminalStops() {
+	signal.Ignore(unix.SIGTTIN, unix.SIGTTOU)
+}
+
 // Forwarded reports whether tinit passes sig on to the child.
 func Forwarded(sig unix.Signal) bool {
 	if sig >= firstForwardedRT && sig <= lastRT {

@@ -164,6 +164,7 @@ func (s *Supervisor) start() error {
 		return err
 	}
 	s.child = child.pid
+	signals.IgnoreTerminalStops()
 	r := &reaper{main: child.pid, exited: s.exited, idle: s.idle, log: s.log, reaped: &s.reaped}
 	go r.run()
 

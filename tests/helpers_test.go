@@ -289,6 +289,11 @@ func helperSigState(args []string) int {
 			fmt.Println(line)
 		}
 	}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "TINIT_") {
+			fmt.Println("leaked from tinit:", kv)
+		}
+	}
 	return 0
 }
 

@@ -45,8 +45,9 @@ func run(args []string) (int, error) {
 		fmt.Println("tinit", version)
 		return 0, nil
 	}
+	log := newLogger(opts.verbosity)
 	if err := clearSignalMask(); err != nil {
-		return exitInternal, err
+		log.Warn().Err(err).Msg("the command inherits tinit's blocked signals")
 	}
 	code, err := subreaper.Run(subreaper.Config{
 		Argv:        opts.argv,
@@ -54,7 +55,7 @@ func run(args []string) (int, error) {
 		SingleChild: opts.singleChild,
 		NoPidfd:     opts.noPidfd,
 		NoCgroup:    opts.noCgroup,
-	}, newLogger(opts.verbosity))
+	}, log)
 	var execErr *subreaper.ExecError
 	switch {
 	case errors.As(err, &execErr):
@@ -65,12 +66,21 @@ func run(args []string) (int, error) {
 	return code, nil
 }
 
+// reexecMarker is set in the environment of tinit's re-execution, so that
+// it happens at most once; it is removed before the command is started.
+const reexecMarker = "TINIT_REEXECUTED_WITH_EMPTY_MASK"
+
 // clearSignalMask re-executes tinit with an empty signal mask when it was
 // started with signals blocked: the Go runtime hands every child the mask
 // the process started with, and a test runner must not start with SIGTERM
 // blocked. execve(2) keeps the calling thread's mask, so the thread is held
-// from unblocking to exec.
+// from unblocking to exec. Where re-executing is impossible (no /proc to
+// find the binary), the caller warns and goes on.
 func clearSignalMask() error {
+	if os.Getenv(reexecMarker) != "" {
+		os.Unsetenv(reexecMarker)
+		return nil
+	}
 	blocked, err := signals.Blocked()
 	if err != nil || !blocked {
 		return err
@@ -84,7 +94,7 @@ func clearSignalMask() error {
 	if err != nil {
 		return fmt.Errorf("re-exec with an empty signal mask: %w", err)
 	}
-	err = unix.Exec(self, os.Args, os.Environ())
+	err = unix.Exec(self, os.Args, append(os.Environ(), reexecMarker+"=1"))
 	return fmt.Errorf("re-exec %s with an empty signal mask: %w", self, err)
 }
 
