@@ -1,6 +1,14 @@
 // Command tinit is a minimal init and subreaper for test containers: it runs
 // a command, reaps everything below it, forwards signals, and on exit ends
 // what the command left behind. See the README for flags and exit codes.
+//
+// The runtime is told not to size GOMAXPROCS from the cgroup CPU limit nor
+// to re-check that limit every second: tinit needs no parallelism, and both
+// cost startup time (files opened and kept open before main) and periodic
+// work while idle.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
