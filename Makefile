@@ -7,8 +7,8 @@ FUZZTIME ?= 30s
 IMAGE    ?= tinit:$(VERSION)
 
 # Debian packages the tests and benchmarks use: the peers tinit is compared
-# with, runc for container tests, gcc for the race detector.
-DEB_PACKAGES := tini dumb-init catatonit runc gcc util-linux
+# with, runc and podman for container tests, gcc for the race detector.
+DEB_PACKAGES := tini dumb-init catatonit runc podman gcc util-linux
 
 .PHONY: all build test race lint fuzz bench bench-quick demo image deps clean help
 

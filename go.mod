@@ -3,6 +3,7 @@ module github.com/tinit-dev/tinit
 go 1.26.0
 
 require (
+	github.com/opencontainers/runtime-spec v1.3.0
 	github.com/rs/zerolog v1.35.1
 	golang.org/x/sys v0.50.0
 )

@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"archive/tar"
+	"bytes"
 	"debug/elf"
 	"encoding/json"
 	"errors"
@@ -63,6 +65,11 @@ var staticBins struct {
 // use -race, which needs cgo), so a static one is built for the purpose.
 func containerBinaries(t *testing.T) (tinit, testbin string) {
 	t.Helper()
+	// A container has no dynamic loader, and podman --init-path wants a
+	// static init: a release build of tinit must be one.
+	if !isStatic(tinitBin) {
+		t.Fatalf("%s is not a static executable (build it with CGO_ENABLED=0)", tinitBin)
+	}
 	staticBins.once.Do(buildStaticBins)
 	if staticBins.err != nil {
 		t.Skipf("no static test binary for containers: %v", staticBins.err)
@@ -82,15 +89,10 @@ func buildStaticBins() {
 		return
 	}
 	b.tinit, b.testbin = filepath.Join(b.dir, "tinit"), filepath.Join(b.dir, "testbin")
-	// tinitBin is static (TestMain builds it with CGO_ENABLED=0, make
-	// builds it so too); copy it next to the test binary so that bundles
-	// can hard-link both.
+	// A copy of tinit next to the test binary, so that bundles can
+	// hard-link both.
 	if err := copyFile(tinitBin, b.tinit); err != nil {
 		b.err = err
-		return
-	}
-	if !isStatic(b.tinit) {
-		b.err = fmt.Errorf("%s is not a static binary; build it with CGO_ENABLED=0", tinitBin)
 		return
 	}
 	cmd := exec.Command("go", "test", "-c", "-o", b.testbin, "./tests")
@@ -204,7 +206,6 @@ func needRunc(t *testing.T) string {
 type ctrConfig struct {
 	argv    []string            // the command under tinit
 	seccomp *specs.LinuxSeccomp // nil: none
-	expect  []string            // error-level log lines allowed (see checkLog)
 }
 
 // ctrSpec is the config.json of a bundle, close to what `runc spec` writes
@@ -213,8 +214,8 @@ type ctrConfig struct {
 func ctrSpec(c ctrConfig, shared string) *specs.Spec {
 	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	args := append([]string{ctrTinit, "-v", "--grace", ctrGrace.String(), "--"}, c.argv...)
-	s := &specs.Spec{
-		Version: "1.0.2",
+	return &specs.Spec{
+		Version: "1.0.2", // runc wants an ociVersion
 		Process: &specs.Process{
 			Args: args,
 			Env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
@@ -250,11 +251,14 @@ func ctrSpec(c ctrConfig, shared string) *specs.Spec {
 			Seccomp:       c.seccomp,
 		},
 	}
-	return s
 }
 
 // ctrIDs makes container names unique within and across test runs.
 var ctrIDs atomic.Int64
+
+func ctrName() string {
+	return fmt.Sprintf("tinit-test-%d-%d", os.Getpid(), ctrIDs.Add(1))
+}
 
 // container is one `runc run` of a bundle. Its run (see main_test.go)
 // holds runc's process, whose stdout and stderr are those of tinit and its
@@ -274,7 +278,7 @@ func runContainer(t *testing.T, c ctrConfig) *container {
 	runc := needRunc(t)
 	dir := t.TempDir()
 	ctr := &container{
-		id:     fmt.Sprintf("tinit-test-%d-%d", os.Getpid(), ctrIDs.Add(1)),
+		id:     ctrName(),
 		runc:   runc,
 		state:  filepath.Join(dir, "state"),
 		shared: filepath.Join(dir, "shared"),
@@ -290,13 +294,30 @@ func runContainer(t *testing.T, c ctrConfig) *container {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(runc, "--root", ctr.state, "run", "--bundle", dir, ctr.id)
+	ctr.run = startEngine(t, exec.Command(runc, "--root", ctr.state, "run", "--bundle", dir, ctr.id), func() error {
+		// Whatever state the container is in, this ends it, its
+		// processes and its cgroups; runc run then returns.
+		out, err := exec.Command(runc, "--root", ctr.state, "delete", "-f", ctr.id).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("runc delete -f %s: %v: %s", ctr.id, err, bytes.TrimSpace(out))
+		}
+		return nil
+	})
+	return ctr
+}
+
+// startEngine starts a container engine's command that runs tinit in the
+// foreground (runc run, podman run): its stdout and stderr are tinit's and
+// its children's, and its exit code is tinit's. At cleanup, remove ends
+// the container whatever happened (it may fail once the container is
+// gone), and tinit's log must hold no error.
+func startEngine(t *testing.T, cmd *exec.Cmd, remove func() error) *run {
+	t.Helper()
 	r := &run{t: t, cmd: cmd, done: make(chan struct{})}
-	ctr.run = r
 	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start runc: %v", err)
+		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	go func() {
 		cmd.Wait()
@@ -304,18 +325,19 @@ func runContainer(t *testing.T, c ctrConfig) *container {
 		close(r.done)
 	}()
 	t.Cleanup(func() {
-		// Whatever state the container is in, this ends it, its processes
-		// and its cgroups; runc run then returns.
-		if out, err := exec.Command(runc, "--root", ctr.state, "delete", "-f", ctr.id).CombinedOutput(); err != nil && !r.exited() {
-			t.Errorf("runc delete -f %s: %v: %s", ctr.id, err, out)
+		if err := remove(); err != nil && !r.exited() {
+			t.Error(err)
 		}
-		if !r.exited() {
+		select {
+		case <-r.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s still running after the container was removed; killing it", cmd.Path)
 			cmd.Process.Kill()
+			<-r.done
 		}
-		<-r.done
-		r.checkLog(c.expect)
+		r.checkLog(nil)
 	})
-	return ctr
+	return r
 }
 
 // kill sends sig to the container's init, tinit, as `runc kill` does.
@@ -330,12 +352,9 @@ func (c *container) kill(sig string) {
 type tinitLog struct {
 	Level    string `json:"level"`
 	Message  string `json:"message"`
-	Error    string `json:"error"`
 	Pid1     *bool  `json:"pid1"`
 	Pidfd    *bool  `json:"pidfd"`
 	Reaped   *int   `json:"reaped"`
-	Code     *int   `json:"code"`
-	Time     string `json:"time"`
 	original string
 }
 
@@ -481,22 +500,48 @@ func checkFallbackLog(t *testing.T, stderr string, fallback, noChild bool) {
 // TestRuncPID1 runs tinit as PID 1 of runc containers: exit codes pass
 // through, an orphan storm leaves no zombie, daemons that ignore SIGTERM
 // end after the grace period, and signals runc sends reach the child's
-// process group. pidfds are available, so tinit must use them.
+// process group. Where the kernel has pidfds, tinit must use them.
 func TestRuncPID1(t *testing.T) {
 	needRunc(t)
-	t.Run("pidfds available", func(t *testing.T) {
-		c := runContainer(t, ctrConfig{argv: ctrHelper("pidfdprobe")})
-		if code := c.wait(30 * time.Second); code != 0 {
-			t.Fatalf("probe exit code %d; stdout %q; stderr:\n%s", code, c.stdout.String(), c.stderr.String())
+	kernelPidfds := true
+	t.Run("probe", func(t *testing.T) {
+		got := probeContainer(t, nil)
+		// The kernel answers each call itself: EBADF for the bad
+		// descriptors, EINVAL for clone3 without arguments.
+		want := map[string]string{
+			"pidfd_open": "ok", "pidfd_send_signal": "EBADF", "pidfd_getfd": "EBADF",
+			"clone3": "EINVAL", "clone_pidfd": "ok",
 		}
-		got := parseProbe(c.stdout.String())
-		for call, want := range map[string]string{"pidfd_open": "ok", "pidfd_send_signal": "EBADF", "clone_pidfd": "ok"} {
-			if got[call] != want {
-				t.Errorf("%s: %s, want %s (probe said %q)", call, got[call], want, c.stdout.String())
-			}
+		if got["pidfd_open"] == "ENOSYS" {
+			// Before Linux 5.3 (5.10 for pidfd_getfd): tinit must fall
+			// back here as in TestRuncSeccompFallback.
+			t.Logf("the kernel has no pidfds: %v", got)
+			kernelPidfds = false
+			return
 		}
+		checkProbe(t, got, want)
 	})
-	runCtrChecks(t, nil, false)
+	runCtrChecks(t, nil, !kernelPidfds)
+}
+
+// probeContainer runs the pidfdprobe helper under tinit in a container.
+func probeContainer(t *testing.T, seccomp *specs.LinuxSeccomp) map[string]string {
+	t.Helper()
+	c := runContainer(t, ctrConfig{argv: ctrHelper("pidfdprobe"), seccomp: seccomp})
+	if code := c.wait(30 * time.Second); code != 0 {
+		t.Fatalf("probe exit code %d; stdout %q; stderr:\n%s", code, c.stdout.String(), c.stderr.String())
+	}
+	t.Logf("in the container: %s", strings.TrimSpace(c.stdout.String()))
+	return parseProbe(c.stdout.String())
+}
+
+func checkProbe(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	for call, w := range want {
+		if got[call] != w {
+			t.Errorf("%s: %s, want %s", call, got[call], w)
+		}
+	}
 }
 
 // seccompVariants reproduce runtimes and kernels without pidfds. Each
@@ -546,7 +591,12 @@ func seccompVariants() []struct {
 					Args: []specs.LinuxSeccompArg{{Index: 0, Value: unix.CLONE_PIDFD, ValueTwo: unix.CLONE_PIDFD, Op: specs.OpMaskedEqual}},
 				},
 			}},
-			probe: map[string]string{"clone3": "ENOSYS", "clone_pidfd": "EINVAL"},
+			// The pidfd calls themselves are allowed: tinit falls back
+			// only because the main child came without a pidfd.
+			probe: map[string]string{
+				"pidfd_open": "ok", "pidfd_send_signal": "EBADF", "pidfd_getfd": "EBADF", "clone3": "ENOSYS",
+				"clone_pidfd": "EINVAL",
+			},
 		},
 	}
 }
@@ -559,16 +609,7 @@ func TestRuncSeccompFallback(t *testing.T) {
 	for _, v := range seccompVariants() {
 		t.Run(v.name, func(t *testing.T) {
 			t.Run("profile applies", func(t *testing.T) {
-				c := runContainer(t, ctrConfig{argv: ctrHelper("pidfdprobe"), seccomp: v.profile})
-				if code := c.wait(30 * time.Second); code != 0 {
-					t.Fatalf("probe exit code %d; stdout %q; stderr:\n%s", code, c.stdout.String(), c.stderr.String())
-				}
-				got := parseProbe(c.stdout.String())
-				for call, want := range v.probe {
-					if got[call] != want {
-						t.Errorf("%s: %s, want %s (probe said %q)", call, got[call], want, c.stdout.String())
-					}
-				}
+				checkProbe(t, probeContainer(t, v.profile), v.probe)
 			})
 			runCtrChecks(t, v.profile, true)
 		})
@@ -641,4 +682,210 @@ func parseProbe(out string) map[string]string {
 		}
 	}
 	return m
+}
+
+// podman is a podman whose configuration, storage and state are all this
+// test's own: files in testdata/container and a temporary directory.
+type podman struct {
+	bin  string
+	dir  string
+	args []string // global flags
+	env  []string
+}
+
+// newPodman sets up podman for the test and imports an image made FROM
+// scratch of the static test binary alone.
+func newPodman(t *testing.T) (*podman, string) {
+	t.Helper()
+	bin, err := exec.LookPath("podman")
+	if err != nil {
+		t.Skip("podman not installed (make test installs it)")
+	}
+	// podman runs containers with runc here (see containers.conf).
+	needRunc(t)
+	_, testbin := containerBinaries(t)
+	conf, err := filepath.Abs("testdata/container")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := &podman{
+		bin: bin, dir: dir,
+		args: []string{
+			"--root", filepath.Join(dir, "root"),
+			"--runroot", shortTempDir(t),
+			"--tmpdir", filepath.Join(dir, "libpod"),
+			"--network-config-dir", filepath.Join(dir, "net"),
+		},
+		env: append(os.Environ(),
+			"CONTAINERS_CONF="+filepath.Join(conf, "containers.conf"),
+			"CONTAINERS_STORAGE_CONF="+filepath.Join(conf, "storage.conf"),
+			"TMPDIR="+dir, // podman import stages images in TMPDIR
+		),
+	}
+	image := fmt.Sprintf("localhost/tinit-test:%d", os.Getpid())
+	tarball := filepath.Join(dir, "rootfs.tar")
+	if err := tarFiles(tarball, map[string]string{ctrTestbin[1:]: testbin}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := p.command("import", tarball, image).CombinedOutput(); err != nil {
+		t.Fatalf("podman import: %v\n%s", err, out)
+	}
+	return p, image
+}
+
+// shortTempDir is a temporary directory for podman's runroot, which podman
+// wants at most 50 characters long (t.TempDir's names can be longer).
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "tinit-pm-")
+	if err == nil && len(dir) > 50 {
+		os.Remove(dir)
+		dir, err = os.MkdirTemp("/tmp", "tinit-pm-")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func (p *podman) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(p.bin, append(append([]string{}, p.args...), args...)...)
+	cmd.Env = p.env
+	return cmd
+}
+
+// run starts `podman run` of argv in image with tinit as the init, in the
+// foreground, with the host directory shared mounted at /shared. Every
+// container gets a cgroup parent of its own, removed with the container.
+func (p *podman) run(t *testing.T, name, image, shared string, argv ...string) *run {
+	t.Helper()
+	tinit, _ := containerBinaries(t)
+	cgParent := "/" + name
+	args := []string{
+		"run", "--rm", "--name", name, "--network", "none",
+		"--cgroup-parent", cgParent,
+		"--volume", shared + ":" + ctrShared,
+		// podman starts the init as INIT -- CMD ARGS...; the environment
+		// is the container's, so this turns on tinit's info log.
+		"--env", "TINIT_VERBOSITY=1",
+		"--init", "--init-path", tinit,
+		image,
+	}
+	t.Cleanup(func() { removeCgroup(t, cgParent) })
+	return startEngine(t, p.command(append(args, argv...)...), func() error {
+		out, err := p.command("rm", "--force", "--ignore", "--time", "0", name).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("podman rm -f %s: %v: %s", name, err, bytes.TrimSpace(out))
+		}
+		return nil
+	})
+}
+
+// removeCgroup removes the v1 and v2 cgroup directories rel (absolute
+// within each hierarchy) and everything below, once empty: podman's
+// cgroupfs manager leaves the parent, and conmon's cgroup in it, behind.
+func removeCgroup(t *testing.T, rel string) {
+	roots, _ := filepath.Glob("/sys/fs/cgroup/*")
+	roots = append(roots, "/sys/fs/cgroup")
+	for _, root := range roots {
+		dir := filepath.Join(root, rel)
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		waitFor(t, 10*time.Second, "cgroup "+dir+" to empty", func() bool {
+			return rmdirTree(dir) == nil
+		})
+	}
+}
+
+// rmdirTree removes a cgroup directory and its children, deepest first.
+func rmdirTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if err := rmdirTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return unix.Rmdir(dir)
+}
+
+// tarFiles writes a tar archive of executables: name in the archive to
+// file on disk.
+func tarFiles(tarball string, files map[string]string) error {
+	out, err := os.Create(tarball)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	tw := tar.NewWriter(out)
+	for name, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		hdr := &tar.Header{Name: name, Mode: 0o755, Size: int64(len(b)), ModTime: time.Now(), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := tw.Write(b); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return out.Close()
+}
+
+// TestPodmanInitPath runs tinit as podman's init (podman run --init
+// --init-path), as a user of podman would: tinit must be static, take
+// podman's `INIT -- CMD` form, pass exit codes through, and forward the
+// SIGTERM of `podman stop` to the command.
+func TestPodmanInitPath(t *testing.T) {
+	p, image := newPodman(t)
+	for _, tc := range []struct {
+		name   string
+		argv   []string
+		code   int
+		during func(t *testing.T, ctr, shared string, r *run)
+	}{
+		{name: "exit code", argv: ctrHelper("exit", "3"), code: 3},
+		{name: "killed by signal", argv: ctrHelper("killself", "15"), code: 143},
+		{
+			name: "podman stop",
+			argv: ctrHelper("record", ctrShared+"/signals", "child"),
+			code: 0, // the recorder exits 0 on SIGTERM
+			during: func(t *testing.T, ctr, shared string, r *run) {
+				r.waitOutput("ready", 20*time.Second)
+				if out, err := p.command("stop", "--time", "20", ctr).CombinedOutput(); err != nil {
+					t.Fatalf("podman stop: %v: %s", err, out)
+				}
+				file := filepath.Join(shared, "signals")
+				waitRecorded(t, file, syscall.SIGTERM)
+				waitRecorded(t, file+".child", syscall.SIGTERM)
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctr, shared := ctrName(), t.TempDir()
+			r := p.run(t, ctr, image, shared, tc.argv...)
+			if tc.during != nil {
+				tc.during(t, ctr, shared, r)
+			}
+			if code := r.wait(60 * time.Second); code != tc.code {
+				t.Errorf("exit code %d, want %d; stdout %q; stderr:\n%s", code, tc.code, r.stdout.String(), r.stderr.String())
+			}
+			started := logged(r.stderr.String(), msgChildStart)
+			if len(started) != 1 || started[0].Pid1 == nil || !*started[0].Pid1 {
+				t.Errorf("want tinit to report its child started, as PID 1; stderr:\n%s", r.stderr.String())
+			}
+		})
+	}
 }
