@@ -67,7 +67,8 @@ func TestForwarded(t *testing.T) {
 		{unix.SIGTERM, true}, {unix.SIGINT, true}, {unix.SIGHUP, true},
 		{unix.SIGQUIT, true}, {unix.SIGUSR1, true}, {unix.SIGUSR2, true},
 		{unix.SIGWINCH, true}, {unix.SIGCONT, true}, {unix.SIGALRM, true},
-		{unix.SIGTSTP, true}, {34, true}, {64, true},
+		{unix.SIGTSTP, true}, {35, true}, {37, true}, {64, true},
+		{unix.SIGSTKFLT, false}, {34, false}, {unix.SIGABRT, false},
 		{unix.SIGCHLD, false}, {unix.SIGURG, false}, {unix.SIGKILL, false},
 		{unix.SIGSTOP, false}, {unix.SIGPIPE, false}, {unix.SIGPROF, false},
 		{unix.SIGSEGV, false}, {unix.SIGTTIN, false}, {32, false}, {33, false},
@@ -95,6 +96,32 @@ func TestName(t *testing.T) {
 	for _, tt := range tests {
 		if got := Name(tt.sig); got != tt.want {
 			t.Errorf("Name(%d) = %q, want %q", int(tt.sig), got, tt.want)
+		}
+	}
+}
+
+// TestDispositionsAroundSpawn checks the dispositions tinit sets around
+// the spawn: the signals the Go runtime leaves alone get their default for
+// the child before it, and those never forwarded are ignored after it.
+func TestDispositionsAroundSpawn(t *testing.T) {
+	for _, sig := range defaulted {
+		setDisposition(sig, sigIgn) // as an inherited SIG_IGN would be
+	}
+	if err := BeforeSpawn(); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range defaulted {
+		if got := disposition(t, sig); got != sigDfl {
+			t.Errorf("before the spawn, %s handler = %#x, want SIG_DFL", Name(sig), got)
+		}
+	}
+	if err := AfterSpawn(); err != nil {
+		t.Fatal(err)
+	}
+	ignored := append([]unix.Signal{unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU, unix.SIGABRT}, ignoredRaw[:]...)
+	for _, sig := range ignored {
+		if got := disposition(t, sig); got != sigIgn {
+			t.Errorf("after the spawn, %s handler = %#x, want SIG_IGN", Name(sig), got)
 		}
 	}
 }

@@ -129,9 +129,18 @@ func Run(cfg Config, log zerolog.Logger) (int, error) {
 // child is spawned as early as possible: everything before it is startup
 // latency for every test run.
 func (s *Supervisor) start() error {
-	signals.Claim(s.sigs)
+	// Claiming signals takes round trips with another thread; it runs
+	// alongside the preparations below and must be done before the spawn.
+	claimed := make(chan struct{})
+	go func() {
+		signals.ClaimEarly(s.sigs)
+		close(claimed)
+	}()
 	if err := signals.DefaultSIGCHLD(); err != nil {
 		s.log.Warn().Err(err).Msg("cannot set SIGCHLD to its default; a SIGCHLD handler will run per child")
+	}
+	if err := signals.BeforeSpawn(); err != nil {
+		s.log.Warn().Err(err).Msg("cannot reset signal dispositions for the child")
 	}
 	if !s.pid1 {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -153,6 +162,7 @@ func (s *Supervisor) start() error {
 		pidfd: s.pidfds, cgroupFd: -1, foreground: ownsTerminal(),
 	}
 	cgTok := s.makeCgroup(&attr)
+	<-claimed
 	child, err := spawn(attr)
 	if cgTok.Valid() {
 		s.fds.Close(cgTok)
@@ -164,9 +174,15 @@ func (s *Supervisor) start() error {
 		return err
 	}
 	s.child = child.pid
-	signals.IgnoreTerminalStops()
 	r := &reaper{main: child.pid, exited: s.exited, idle: s.idle, log: s.log, reaped: &s.reaped}
 	go r.run()
+	go func() {
+		signals.ClaimLate(s.sigs)
+		s.log.Debug().Msg("all forwarded signals claimed")
+	}()
+	if err := signals.AfterSpawn(); err != nil {
+		s.log.Warn().Err(err).Msg("cannot ignore signals tinit does not forward")
+	}
 
 	s.adoptPidfd(child.pidfd)
 	s.closeInherited()

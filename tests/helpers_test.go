@@ -290,7 +290,7 @@ func helperSigState(args []string) int {
 		}
 	}
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "TINIT_") {
+		if strings.HasPrefix(kv, "TINIT_REEXEC") {
 			fmt.Println("leaked from tinit:", kv)
 		}
 	}

@@ -29,6 +29,16 @@ func waitRecorded(t *testing.T, file string, sig syscall.Signal) {
 	})
 }
 
+// waitClaimed waits for tinit (run with -vv) to say that it claimed every
+// forwarded signal: SIGHUP, SIGINT, SIGTERM and SIGQUIT are claimed before
+// the child starts, the others while it starts (see the README).
+func (r *run) waitClaimed() {
+	r.t.Helper()
+	waitFor(r.t, 10*time.Second, "tinit to claim every forwarded signal", func() bool {
+		return strings.Contains(r.stderr.String(), "all forwarded signals claimed")
+	})
+}
+
 // TestForwardedSignalsReachChild sends tinit every signal a user would
 // send and checks that the child, and by default the rest of its process
 // group, records each one.
@@ -42,8 +52,9 @@ func TestForwardedSignalsReachChild(t *testing.T) {
 		for _, stop := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			t.Run("then "+stop.String(), func(t *testing.T) {
 				file := filepath.Join(t.TempDir(), "signals")
-				r := start(t, m, spec{argv: helper("record", file, "child")})
+				r := start(t, m, spec{flags: []string{"-vv"}, argv: helper("record", file, "child")})
 				r.waitOutput("ready", 10*time.Second)
+				r.waitClaimed()
 				for _, sig := range append(sent, stop) {
 					r.signal(sig)
 					waitRecorded(t, file, sig)
@@ -62,8 +73,9 @@ func TestForwardedSignalsReachChild(t *testing.T) {
 func TestSingleChild(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		file := filepath.Join(t.TempDir(), "signals")
-		r := start(t, m, spec{flags: []string{"-c"}, argv: helper("record", file, "child")})
+		r := start(t, m, spec{flags: []string{"-c", "-vv"}, argv: helper("record", file, "child")})
 		r.waitOutput("ready", 10*time.Second)
+		r.waitClaimed()
 		r.signal(syscall.SIGUSR1)
 		waitRecorded(t, file, syscall.SIGUSR1)
 		r.signal(syscall.SIGTERM)
@@ -277,4 +289,50 @@ func killByName(name string) {
 	for _, pid := range byName(name) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
+}
+
+// TestUnforwardedSignalsAreHarmless sends tinit the signals it does not
+// forward: none may end or stop it, and none may reach the child.
+func TestUnforwardedSignalsAreHarmless(t *testing.T) {
+	harmless := []syscall.Signal{
+		syscall.SIGABRT, syscall.SIGPIPE, syscall.SIGSTKFLT, syscall.SIGTTIN,
+		syscall.SIGTTOU, syscall.Signal(32), syscall.Signal(34), syscall.SIGURG,
+	}
+	forEachMode(t, func(t *testing.T, m mode) {
+		file := filepath.Join(t.TempDir(), "signals")
+		r := start(t, m, spec{flags: []string{"-vv"}, argv: helper("record", file)})
+		r.waitOutput("ready", 10*time.Second)
+		r.waitClaimed()
+		for _, sig := range harmless {
+			r.signal(sig)
+		}
+		time.Sleep(200 * time.Millisecond) // time for a signal to act
+		if r.exited() {
+			t.Fatalf("tinit exited (code %d) after signals it should ignore; stderr:\n%s", r.code, r.stderr.String())
+		}
+		if st := procState(r.tinitPid()); st != "S" && st != "R" {
+			t.Errorf("tinit is in state %q after the signals, want running or sleeping", st)
+		}
+		r.signal(syscall.SIGUSR1) // still forwarding
+		waitRecorded(t, file, syscall.SIGUSR1)
+		r.signal(syscall.SIGTERM)
+		if code := r.wait(10 * time.Second); code != 0 {
+			t.Errorf("exit code %d, want 0", code)
+		}
+		for _, sig := range recorded(file) {
+			if slices.Contains(harmless, sig) {
+				t.Errorf("the child received %v", sig)
+			}
+		}
+	})
+}
+
+// procState returns the one-letter state of pid from /proc.
+func procState(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	i := strings.LastIndexByte(string(b), ')')
+	if err != nil || i < 0 || i+2 >= len(b) {
+		return ""
+	}
+	return string(b[i+2])
 }
