@@ -246,7 +246,9 @@ func (s *Supervisor) adoptPidfd(fd int) {
 		return
 	}
 	s.childFd = tok
-	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
+	// A child that has exited and been reaped already answers ESRCH: the
+	// call itself works.
+	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		s.fallBack(fmt.Errorf("pidfd_send_signal: %w", err))
 		return
 	}
@@ -256,9 +258,10 @@ func (s *Supervisor) adoptPidfd(fd int) {
 		return
 	}
 	s.fds.Close(probe)
-	// Signalling a process group through a pidfd needs Linux 6.9; probe it
-	// with signal 0 and keep kill(-pgid) where it is missing.
-	s.groupByFd = unix.PidfdSendSignal(fd, 0, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP) == nil
+	// Signalling a process group through a pidfd needs Linux 6.9 (before,
+	// the flag is EINVAL); keep kill(-pgid) where it is missing.
+	err = unix.PidfdSendSignal(fd, 0, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP)
+	s.groupByFd = err == nil || errors.Is(err, unix.ESRCH)
 }
 
 func (s *Supervisor) fallBack(why error) {

@@ -136,3 +136,20 @@ func TestBadEnvironment(t *testing.T) {
 		t.Errorf("TINIT_GRACE=forever: exit %d, output %q; want 2 and a message naming the variable", got, out)
 	}
 }
+
+// TestFastChildIsQuiet runs a child that exits before tinit has finished
+// starting (its pidfd probes then meet a process already reaped): tinit
+// must not mistake that for missing pidfd support, nor say anything else.
+func TestFastChildIsQuiet(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		for i := 0; i < 100; i++ {
+			r := start(t, m, spec{argv: []string{"/bin/true"}})
+			if code := r.wait(10 * time.Second); code != 0 {
+				t.Fatalf("run %d: exit code %d", i, code)
+			}
+			if msg := r.stderr.String(); msg != "" {
+				t.Fatalf("run %d: tinit said %q", i, msg)
+			}
+		}
+	})
+}

@@ -86,12 +86,11 @@ func TestChildSignalState(t *testing.T) {
 		if m.noPidfd {
 			args = append(args, "--no-pidfd")
 		}
-		args = append(append(args, "--"), helper("sigstate")...)
-		launch := helper("launch", args...)
-		if m.pid1 {
-			launch = helper("launch", append(helper("pid1"), args...)...)
+		if m.noCgroup {
+			args = append(args, "--no-cgroup")
 		}
-		r := start(t, mode{name: "direct"}, spec{argv: launch})
+		args = append(append(args, "--"), helper("sigstate")...)
+		r := start(t, mode{name: "direct", pid1: m.pid1}, spec{argv: helper("launch", args...), direct: true})
 		if code := r.wait(10 * time.Second); code != 0 {
 			t.Fatalf("exit code %d; output %q", code, r.stdout.String())
 		}

@@ -345,6 +345,12 @@ func helperLeave(args []string) int {
 // pid1 ARGV...: as PID 1 of new pid and mount namespaces, mount a private
 // /proc for the namespace and exec ARGV, which becomes PID 1.
 func helperPid1(args []string) int {
+	// Only ever in the namespaces pid1Command makes: mounting /proc
+	// anywhere else would stack a mount on the host's /proc.
+	if os.Getpid() != 1 {
+		fmt.Fprintln(os.Stderr, "the pid1 helper must run as PID 1 of fresh namespaces (pid1Command)")
+		return 125
+	}
 	if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
 		fmt.Fprintln(os.Stderr, "make mounts private:", err)
 		return 125

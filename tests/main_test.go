@@ -154,6 +154,9 @@ type spec struct {
 	extra  []*os.File
 	stdin  *os.File
 	expect []string // substrings allowed at error level in stderr
+	// direct runs argv itself (as PID 1 in PID 1 mode) instead of tinit
+	// with argv as its command; argv then starts tinit somehow.
+	direct bool
 }
 
 // helper returns the argv that runs the named helper of this test binary.
@@ -163,17 +166,20 @@ func helper(name string, args ...string) []string {
 
 func start(t *testing.T, m mode, s spec) *run {
 	t.Helper()
-	args := append([]string{}, s.flags...)
+	argv := append([]string{tinitBin}, s.flags...)
 	if m.noPidfd {
-		args = append(args, "--no-pidfd")
+		argv = append(argv, "--no-pidfd")
 	}
 	if m.noCgroup {
-		args = append(args, "--no-cgroup")
+		argv = append(argv, "--no-cgroup")
 	}
-	args = append(append(args, "--"), s.argv...)
-	cmd := exec.Command(tinitBin, args...)
+	argv = append(append(argv, "--"), s.argv...)
+	if s.direct {
+		argv = s.argv
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	if m.pid1 {
-		cmd = pid1Command(tinitBin, args...)
+		cmd = pid1Command(argv[0], argv[1:]...)
 	}
 	r := &run{t: t, m: m, cmd: cmd, done: make(chan struct{})}
 	cmd.Env = append(os.Environ(), s.env...)
