@@ -104,12 +104,30 @@ func notify(ch chan<- os.Signal, sigs []unix.Signal) {
 	signal.Notify(ch, list...)
 }
 
-// BeforeSpawn gives the defaulted signals their default disposition, so
-// that the child starts with it whatever tinit inherited.
+// respectedIgnores are the signals for which the Go runtime keeps a SIG_IGN
+// inherited from tinit's parent instead of installing its handler (as a
+// shell's background job has SIGINT ignored); elsewhere it installs its
+// handler, which must then stay untouched.
+var respectedIgnores = [...]unix.Signal{unix.SIGHUP, unix.SIGINT}
+
+// BeforeSpawn gives the defaulted signals, and the respected ignores where
+// inherited, their default disposition, so that the child starts with it
+// whatever tinit inherited.
 func BeforeSpawn() error {
 	for _, sig := range defaulted {
 		if err := setDisposition(sig, sigDfl); err != nil {
 			return err
+		}
+	}
+	for _, sig := range respectedIgnores {
+		h, err := disposition(sig)
+		if err != nil {
+			return err
+		}
+		if h == sigIgn {
+			if err := setDisposition(sig, sigDfl); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -158,6 +176,17 @@ type kernelSigaction struct {
 // runtime's handler; tinit never asks for SIGCHLD.
 func DefaultSIGCHLD() error {
 	return setDisposition(unix.SIGCHLD, sigDfl)
+}
+
+// disposition returns the handler installed for sig.
+func disposition(sig unix.Signal) (uintptr, error) {
+	var old kernelSigaction
+	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0,
+		uintptr(unsafe.Pointer(&old)), unsafe.Sizeof(old.mask), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return old.handler, nil
 }
 
 // setDisposition sets sig to SIG_DFL or SIG_IGN behind the Go runtime's

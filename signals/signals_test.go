@@ -107,11 +107,16 @@ func TestDispositionsAroundSpawn(t *testing.T) {
 	for _, sig := range defaulted {
 		setDisposition(sig, sigIgn) // as an inherited SIG_IGN would be
 	}
+	setDisposition(unix.SIGINT, sigIgn)    // a shell's background job
+	goHandler := handlerOf(t, unix.SIGHUP) // installed by the runtime
 	if err := BeforeSpawn(); err != nil {
 		t.Fatal(err)
 	}
-	for _, sig := range defaulted {
-		if got := disposition(t, sig); got != sigDfl {
+	if got := handlerOf(t, unix.SIGHUP); got != goHandler {
+		t.Errorf("BeforeSpawn replaced the runtime's SIGHUP handler %#x with %#x", goHandler, got)
+	}
+	for _, sig := range append(defaulted[:], unix.SIGINT) {
+		if got := handlerOf(t, sig); got != sigDfl {
 			t.Errorf("before the spawn, %s handler = %#x, want SIG_DFL", Name(sig), got)
 		}
 	}
@@ -120,21 +125,19 @@ func TestDispositionsAroundSpawn(t *testing.T) {
 	}
 	ignored := append([]unix.Signal{unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU, unix.SIGABRT}, ignoredRaw[:]...)
 	for _, sig := range ignored {
-		if got := disposition(t, sig); got != sigIgn {
+		if got := handlerOf(t, sig); got != sigIgn {
 			t.Errorf("after the spawn, %s handler = %#x, want SIG_IGN", Name(sig), got)
 		}
 	}
 }
 
-func disposition(t *testing.T, sig unix.Signal) uintptr {
+func handlerOf(t *testing.T, sig unix.Signal) uintptr {
 	t.Helper()
-	var old kernelSigaction
-	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0,
-		uintptr(unsafe.Pointer(&old)), unsafe.Sizeof(old.mask), 0, 0)
-	if errno != 0 {
-		t.Fatal(errno)
+	h, err := disposition(sig)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return old.handler
+	return h
 }
 
 // TestDefaultSIGCHLD checks that an inherited SIG_IGN for SIGCHLD, which
@@ -143,13 +146,13 @@ func TestDefaultSIGCHLD(t *testing.T) {
 	const sigIgn = 1
 	ign := kernelSigaction{handler: sigIgn}
 	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(unix.SIGCHLD), uintptr(unsafe.Pointer(&ign)), 0, unsafe.Sizeof(ign.mask), 0, 0)
-	if got := disposition(t, unix.SIGCHLD); got != sigIgn {
+	if got := handlerOf(t, unix.SIGCHLD); got != sigIgn {
 		t.Fatalf("setup: SIGCHLD handler = %#x, want SIG_IGN", got)
 	}
 	if err := DefaultSIGCHLD(); err != nil {
 		t.Fatal(err)
 	}
-	if got := disposition(t, unix.SIGCHLD); got != 0 {
+	if got := handlerOf(t, unix.SIGCHLD); got != 0 {
 		t.Errorf("after DefaultSIGCHLD, SIGCHLD handler = %#x, want SIG_DFL", got)
 	}
 }
