@@ -175,17 +175,13 @@ func (s *Supervisor) start() error {
 	// ones are claimed, a SIGTERM, SIGINT, SIGHUP or SIGQUIT ends tinit as
 	// it ends any program, and the child dies with it through its
 	// parent-death signal (see forkExec), so nothing is orphaned.
-	go signals.ClaimEarly(s.sigs)
+	go s.claimSignals()
 	if err := signals.AfterSpawn(); err != nil {
 		s.log.Warn().Err(err).Msg("cannot ignore signals tinit does not forward")
 	}
 	s.probePidfd()
 	s.closeInherited()
 	s.chooseKiller()
-	go func() {
-		signals.ClaimLate(s.sigs)
-		s.log.Debug().Msg("all forwarded signals claimed")
-	}()
 	s.log.Info().Int("pid", child.pid).Str("cmd", path).Bool("pid1", s.pid1).Bool("pidfd", s.pidfds).Bool("cgroup", s.cg != nil).Msg("main child started")
 	return nil
 }
@@ -226,6 +222,16 @@ func (s *Supervisor) dropCgroup(why error) {
 		s.log.Warn().Err(err).Str("dir", s.cg.dir).Msg("removing the run's cgroup")
 	}
 	s.cg = nil
+}
+
+// claimSignals claims the forwarded signals, the early ones first. One
+// goroutine does it all: every goroutine started while the process is young
+// can make the runtime start another thread, and each thread adds to the
+// resident set for good.
+func (s *Supervisor) claimSignals() {
+	signals.ClaimEarly(s.sigs)
+	signals.ClaimLate(s.sigs)
+	s.log.Debug().Msg("all forwarded signals claimed")
 }
 
 // trackPidfd registers the main child's pidfd, the moment it exists.

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/tinit-dev/tinit/signals"
@@ -113,7 +112,7 @@ func newLogger(verbosity int) zerolog.Logger {
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	var out = zerolog.New(os.Stderr)
 	if _, err := unix.IoctlGetTermios(2, unix.TCGETS); err == nil {
-		out = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly})
+		out = zerolog.New(consoleWriter{out: os.Stderr})
 	}
 	return out.Level(level).With().Timestamp().Str("app", "tinit").Logger()
 }
