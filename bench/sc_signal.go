@@ -10,6 +10,13 @@ import (
 // readyTimeout bounds the start of a target workload.
 const readyTimeout = 10 * time.Second
 
+// settleAfterReady is how long the harness waits after the child says
+// ready before it signals the init. Users signal an init while their tests
+// run, not within milliseconds of its start; tinit claims most signals
+// while its child starts (see the README), and a signal sent during those
+// claims would measure the claims, not the forwarding.
+const settleAfterReady = 20 * time.Millisecond
+
 // ignoredWait is how long the baseline, a plain process as PID 1, gets to
 // act on SIGTERM before the harness concludes that the kernel dropped it.
 const ignoredWait = 100 * time.Millisecond
@@ -29,6 +36,7 @@ func (h *harness) signal(in initSpec) (sample, error) {
 	if _, err := r.expect("ready", readyTimeout); err != nil {
 		return nil, err
 	}
+	time.Sleep(settleAfterReady)
 	t0 := monoNow()
 	if err := unix.Kill(r.pid, unix.SIGTERM); err != nil {
 		return nil, fmt.Errorf("send SIGTERM: %w", err)

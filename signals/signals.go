@@ -34,7 +34,8 @@ const (
 // early lists the signals claimed before the child is spawned: the ones the
 // Go runtime answers by exiting (SIGHUP, SIGINT, SIGTERM) or by dumping and
 // exiting (SIGQUIT). One of them arriving unclaimed once the child runs
-// would orphan the whole tree.
+// would end tinit (as PID 1 with exit status 2, since PID 1 cannot die of
+// its own signal) instead of being forwarded.
 var early = [...]unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGTERM, unix.SIGQUIT}
 
 // late lists the other forwarded signals, claimed while the child starts.

@@ -133,11 +133,11 @@ func spawn(a spawnAttr) (spawned, error) {
 
 func forkExec(a spawnAttr) (pid, pidfd int, err error) {
 	pidfd = -1
-	// The parent-death signal kills the child if tinit dies first: during
-	// its first millisecond, before it claims SIGTERM (see claimSignals), or
-	// to SIGKILL at any time. The kernel sends it when the thread that
-	// forked exits (golang/go#27505), and the Go runtime ends a thread only
-	// when a goroutine locked to it exits, which tinit never does.
+	// The parent-death signal kills the child if tinit dies first (to
+	// SIGKILL, say), instead of leaving it to run on unsupervised. The
+	// kernel sends it when the thread that forked exits (golang/go#27505),
+	// and the Go runtime ends a thread only when a goroutine locked to it
+	// exits, which tinit never does.
 	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: unix.SIGKILL}
 	if a.foreground {
 		sys.Foreground = true
