@@ -28,15 +28,11 @@ const ignoredWait = 100 * time.Millisecond
 // reaches its init only if the init handles it, so the baseline (the
 // target itself as PID 1) shows what happens without an init: nothing.
 func (h *harness) signal(in initSpec) (sample, error) {
-	r, err := h.env.launch(in.argv(pid1, 0, h.env.workload(wlTarget)), pid1)
+	r, err := h.readyTarget(in, settleAfterReady)
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
-	if _, err := r.expect("ready", readyTimeout); err != nil {
-		return nil, err
-	}
-	time.Sleep(settleAfterReady)
 	t0 := monoNow()
 	if err := unix.Kill(r.pid, unix.SIGTERM); err != nil {
 		return nil, fmt.Errorf("send SIGTERM: %w", err)

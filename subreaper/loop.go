@@ -207,12 +207,44 @@ func (s *Supervisor) finish() int {
 			s.log.Warn().Err(err).Str("dir", s.cg.dir).Msg("removing the run's cgroup")
 		}
 	}
+	if !s.statusOK {
+		s.recoverStatus()
+	}
 	s.checkFds()
 	if !s.statusOK {
 		s.log.Error().Int("pid", s.child).Msg("the main child's exit status was lost")
 		return exitLost
 	}
 	return s.status
+}
+
+// recoverStatus is the second channel for the main child's exit: if its
+// status never came from the reaper (something else reaped the child, which
+// only another waiter in tinit, or a tracer, could do), the kernel still
+// keeps it on the pidfd (PIDFD_INFO_EXIT, Linux 6.15 and later).
+func (s *Supervisor) recoverStatus() {
+	if !s.childFd.Valid() {
+		return
+	}
+	fd, err := s.fds.Fd(s.childFd)
+	if err != nil {
+		return
+	}
+	if ws, ok := exitStatus(fd); ok {
+		s.status, s.statusOK = signals.ExitCode(ws)
+		s.log.Error().Int("pid", s.child).Int("code", s.status).Msg("the main child was reaped elsewhere; its status came from its pidfd")
+	}
+	s.fds.Close(s.childFd)
+	s.childFd = fdtrack.Token{}
+}
+
+// exitStatus reads the wait status of the exited process a pidfd names.
+func exitStatus(pidfd int) (unix.WaitStatus, bool) {
+	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_EXIT}
+	if err := unix.IoctlPidfdInfo(pidfd, &info); err != nil || info.Mask&unix.PIDFD_INFO_EXIT == 0 {
+		return 0, false
+	}
+	return unix.WaitStatus(info.Exit_code), true
 }
 
 // checkFds reports descriptors still registered at the end of a run: each

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -233,5 +234,33 @@ func TestReaper(t *testing.T) {
 				t.Errorf("reaped %d children, want %d", reaped, want)
 			}
 		})
+	}
+}
+
+// TestExitStatusFromPidfd checks the second channel for the main child's
+// status: after somebody else reaped the child, its pidfd still tells how
+// it ended.
+func TestExitStatusFromPidfd(t *testing.T) {
+	pidfd := -1
+	cmd := helper(t, "exit", "SUBREAPER_CODE=7")
+	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{
+		Env: cmd.Env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{PidFD: &pidfd},
+	})
+	if err != nil || pidfd < 0 {
+		t.Skipf("no pidfd from clone here (%v)", err)
+	}
+	defer unix.Close(pidfd)
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil { // the theft
+		t.Fatal(err)
+	}
+	got, ok := exitStatus(pidfd)
+	if !ok {
+		var uts unix.Utsname
+		unix.Uname(&uts)
+		t.Skipf("kernel %s has no PIDFD_INFO_EXIT (Linux 6.15)", unix.ByteSliceToString(uts.Release[:]))
+	}
+	if got != ws || !got.Exited() || got.ExitStatus() != 7 {
+		t.Errorf("exitStatus(pidfd) = %#x, want %#x (exit 7)", int(got), int(ws))
 	}
 }

@@ -181,15 +181,24 @@ func start(t *testing.T, m mode, s spec) *run {
 	if m.pid1 {
 		cmd = pid1Command(argv[0], argv[1:]...)
 	}
-	r := &run{t: t, m: m, cmd: cmd, done: make(chan struct{})}
 	cmd.Env = append(os.Environ(), s.env...)
-	cmd.Stdout, cmd.Stderr, cmd.Stdin = &r.stdout, &r.stderr, s.stdin
-	cmd.ExtraFiles = s.extra
+	cmd.Stdin, cmd.ExtraFiles = s.stdin, s.extra
+	r := launch(t, m, cmd, false)
+	t.Cleanup(func() { r.checkLog(s.expect) })
+	return r
+}
+
+// launch starts cmd, which runs tinit somehow, collects its output, and
+// makes sure that whatever it started is gone when the test ends.
+func launch(t *testing.T, m mode, cmd *exec.Cmd, bg bool) *run {
+	t.Helper()
+	r := &run{t: t, m: m, cmd: cmd, done: make(chan struct{}), bg: bg}
+	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
 	// A test that fails may leave children holding the output pipes; do
 	// not let that hang the suite.
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start tinit: %v", err)
+		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	go func() {
 		cmd.Wait()
@@ -202,7 +211,6 @@ func start(t *testing.T, m mode, s spec) *run {
 			cmd.Process.Kill()
 			<-r.done
 		}
-		r.checkLog(s.expect)
 	})
 	return r
 }
@@ -367,21 +375,34 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // marked lists the live processes whose command line contains marker, on
 // the whole machine.
 func marked(marker string) []int {
+	return liveProcs(func(dir string) bool {
+		b, err := os.ReadFile(dir + "/cmdline")
+		return err == nil && bytes.Contains(b, []byte(marker))
+	})
+}
+
+// byName lists the live processes whose command name is name.
+func byName(name string) []int {
+	return liveProcs(func(dir string) bool {
+		b, err := os.ReadFile(dir + "/comm")
+		return err == nil && strings.TrimSpace(string(b)) == name
+	})
+}
+
+// liveProcs lists the processes of the machine, zombies aside, whose /proc
+// directory satisfies match.
+func liveProcs(match func(dir string) bool) []int {
 	var pids []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+		dir := "/proc/" + e.Name()
+		if err != nil || !match(dir) {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(b, []byte(marker)) {
-			continue
+		if st, err := os.ReadFile(dir + "/stat"); err == nil && !isZombie(st) {
+			pids = append(pids, pid)
 		}
-		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && isZombie(st) {
-			continue
-		}
-		pids = append(pids, pid)
 	}
 	return pids
 }

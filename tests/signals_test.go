@@ -246,43 +246,9 @@ func startInBackground(t *testing.T, m mode, single bool, dir, goBin, started st
 	cmd := exec.Command("sh", append([]string{"-c", script, "sh"}, append(tinit, argv...)...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SLEEPY_STARTED="+started)
-	r := &run{t: t, m: m, cmd: cmd, done: make(chan struct{}), bg: true}
-	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		cmd.Wait()
-		r.code = exitCode(cmd.ProcessState)
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		if !r.exited() {
-			killTree(r.tinitPid())
-			<-r.done
-		}
-		killByName("sleepy.test")
-	})
+	r := launch(t, m, cmd, true)
+	t.Cleanup(func() { killByName("sleepy.test") })
 	return r
-}
-
-// byName lists live processes whose command name is name.
-func byName(name string) []int {
-	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/comm")
-		st, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err == nil && strings.TrimSpace(string(b)) == name && !isZombie(st) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 func killByName(name string) {
