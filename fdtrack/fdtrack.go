@@ -1,6 +1,6 @@
 // Package fdtrack is the registry of the file descriptors tinit owns.
 //
-// Every descriptor tinit opens (pidfds, /proc handles, pipes) or adopts
+// Every descriptor tinit opens (pidfds, /proc handles, cgroup files) or adopts
 // (descriptors it inherited and must close) is registered here and handed
 // out as a Token: the descriptor number plus a generation that is never
 // reused. Closing goes through the Registry only. A second close of the same
@@ -162,7 +162,7 @@ func (r *Registry) Close(t Token) error {
 func (r *Registry) Open(path string, flags int) (Token, error) {
 	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return Token{}, err
+		return Token{}, fmt.Errorf("open %s: %w", path, err)
 	}
 	return r.add(fd, path), nil
 }
@@ -172,18 +172,9 @@ func (r *Registry) Open(path string, flags int) (Token, error) {
 func (r *Registry) PidfdOpen(pid int) (Token, error) {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return Token{}, err
+		return Token{}, fmt.Errorf("pidfd_open %d: %w", pid, err)
 	}
 	return r.add(fd, "pidfd of "+strconv.Itoa(pid)), nil
-}
-
-// Pipe creates a close-on-exec pipe and registers both ends.
-func (r *Registry) Pipe() (rd, wr Token, err error) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return Token{}, Token{}, err
-	}
-	return r.add(p[0], "pipe read end"), r.add(p[1], "pipe write end"), nil
 }
 
 // Live lists the descriptors the Registry owns, in no particular order.

@@ -45,6 +45,25 @@ func startChild(t *testing.T) (*exec.Cmd, *os.File) {
 	return cmd, stdin.(*os.File)
 }
 
+// trackedPipe makes a pipe and registers both ends, as a user of the
+// registry would.
+func trackedPipe(t *testing.T, r *Registry) (rd, wr Token) {
+	t.Helper()
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := r.Track(p[0], "pipe read end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr, err = r.Track(p[1], "pipe write end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rd, wr
+}
+
 func isOpen(fd int) bool {
 	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
 	return err == nil
@@ -59,10 +78,7 @@ func TestSecondCloseHitsReusedPidfd(t *testing.T) {
 	r, logs := newRegistry(t)
 	child, stdin := startChild(t)
 
-	rd, wr, err := r.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rd, wr := trackedPipe(t, r)
 	wrNum, _ := r.Fd(wr)
 	if err := r.Close(wr); err != nil {
 		t.Fatalf("first Close(write end) = %v, want nil", err)
@@ -205,10 +221,7 @@ func TestOpenedDescriptorsAreCloseOnExec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, wr, err := r.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rd, wr := trackedPipe(t, r)
 	p, err := r.PidfdOpen(os.Getpid())
 	if err != nil {
 		t.Fatal(err)

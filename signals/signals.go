@@ -60,15 +60,21 @@ var defaulted = [...]unix.Signal{unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.
 
 // Never forwarded, and ignored by tinit once the child runs (AfterSpawn):
 // SIGPIPE, SIGTTIN and SIGTTOU are raised by the kernel about tinit's own
-// writes and terminal access and say nothing to the child; SIGABRT is a
-// fault of tinit's own when real; SIGSTKFLT, 32 and 34 cannot be claimed
-// through os/signal, and the runtime would crash on the first or end the
-// process on the others. Never claimed at all: SIGKILL and SIGSTOP (cannot
-// be caught), SIGCHLD (tinit's own business), SIGURG and SIGPROF (the Go
-// runtime's), and the fault signals, which the runtime needs.
+// writes and terminal access and say nothing to the child. The fault
+// signals (SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS) are
+// ignored only when somebody sends them with kill(2): the Go runtime still
+// turns a real fault of tinit's into a panic, but no longer crashes on a
+// stray `kill -SEGV`, which as PID 1 would take the whole namespace down
+// without a grace period. SIGSTKFLT, 32 and 34 cannot be claimed through
+// os/signal, and the runtime would crash on the first or end the process on
+// the others. Never claimed at all: SIGKILL and SIGSTOP (cannot be caught),
+// SIGCHLD (tinit's own business), SIGURG and SIGPROF (the Go runtime's).
 var (
-	ignoredByRuntime = [...]os.Signal{unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU, unix.SIGABRT}
-	ignoredRaw       = [...]unix.Signal{unix.SIGSTKFLT, 32, rtminLibc}
+	ignoredByRuntime = [...]os.Signal{
+		unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU, unix.SIGABRT, unix.SIGSEGV,
+		unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS,
+	}
+	ignoredRaw = [...]unix.Signal{unix.SIGSTKFLT, 32, rtminLibc}
 )
 
 // Forwarded reports whether tinit passes sig on to the child.
@@ -105,30 +111,14 @@ func notify(ch chan<- os.Signal, sigs []unix.Signal) {
 	signal.Notify(ch, list...)
 }
 
-// respectedIgnores are the signals for which the Go runtime keeps a SIG_IGN
-// inherited from tinit's parent instead of installing its handler (as a
-// shell's background job has SIGINT ignored); elsewhere it installs its
-// handler, which must then stay untouched.
-var respectedIgnores = [...]unix.Signal{unix.SIGHUP, unix.SIGINT}
-
-// BeforeSpawn gives the defaulted signals, and the respected ignores where
-// inherited, their default disposition, so that the child starts with it
-// whatever tinit inherited.
+// BeforeSpawn gives the defaulted signals their default disposition, so
+// that the child starts with it whatever tinit inherited. (SIGHUP and
+// SIGINT, which the runtime also leaves ignored when inherited so, are
+// claimed before the spawn, and a claimed signal is caught.)
 func BeforeSpawn() error {
 	for _, sig := range defaulted {
 		if err := setDisposition(sig, sigDfl); err != nil {
 			return err
-		}
-	}
-	for _, sig := range respectedIgnores {
-		h, err := disposition(sig)
-		if err != nil {
-			return err
-		}
-		if h == sigIgn {
-			if err := setDisposition(sig, sigDfl); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -177,17 +167,6 @@ type kernelSigaction struct {
 // runtime's handler; tinit never asks for SIGCHLD.
 func DefaultSIGCHLD() error {
 	return setDisposition(unix.SIGCHLD, sigDfl)
-}
-
-// disposition returns the handler installed for sig.
-func disposition(sig unix.Signal) (uintptr, error) {
-	var old kernelSigaction
-	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0,
-		uintptr(unsafe.Pointer(&old)), unsafe.Sizeof(old.mask), 0, 0)
-	if errno != 0 {
-		return 0, errno
-	}
-	return old.handler, nil
 }
 
 // setDisposition sets sig to SIG_DFL or SIG_IGN behind the Go runtime's

@@ -27,8 +27,9 @@ var errNoCgroup = errors.New("no cgroup v2 hierarchy")
 // cgroup.kill ends all of it at once, forks in flight included. tinit
 // itself stays outside.
 type runCgroup struct {
-	dir string
-	fds *fdtrack.Registry
+	dir  string
+	fds  *fdtrack.Registry
+	proc *procfs
 }
 
 // newRunCgroup creates the run's cgroup and returns it with an open
@@ -40,7 +41,7 @@ func newRunCgroup(fds *fdtrack.Registry, proc *procfs) (*runCgroup, fdtrack.Toke
 	if err != nil {
 		return nil, fdtrack.Token{}, err
 	}
-	c := &runCgroup{dir: parent + "/tinit-" + strconv.Itoa(unix.Getpid()), fds: fds}
+	c := &runCgroup{dir: parent + "/tinit-" + strconv.Itoa(unix.Getpid()), fds: fds, proc: proc}
 	err = unix.Mkdir(c.dir, 0o755)
 	if errors.Is(err, unix.EEXIST) {
 		// Left by an earlier tinit with the same pid that was killed: it
@@ -105,18 +106,39 @@ func (c *runCgroup) kill() error {
 	return err
 }
 
-// remove deletes the cgroup once it is empty. The kernel may report it
-// busy for a moment after its last process was reaped, so remove retries
-// briefly.
+// remove deletes the cgroup once it is empty, with any cgroups the run
+// made below it. The kernel may report a cgroup busy for a moment after
+// its last process was reaped, so remove retries briefly.
 func (c *runCgroup) remove() error {
 	var err error
 	for i := 0; i < 50; i++ {
-		if err = unix.Rmdir(c.dir); err == nil || !errors.Is(err, unix.EBUSY) {
+		if err = c.removeTree(c.dir, 0); err == nil || !errors.Is(err, unix.EBUSY) {
 			return err
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
 	return err
+}
+
+// maxCgroupDepth bounds the cgroups below the run's that remove descends.
+const maxCgroupDepth = 32
+
+// removeTree removes dir after the cgroups below it. The interface files in
+// a cgroup directory cannot be removed and need not be: rmdir of a cgroup
+// takes them with it, and rmdir of a file fails with ENOTDIR.
+func (c *runCgroup) removeTree(dir string, depth int) error {
+	err := unix.Rmdir(dir)
+	if !errors.Is(err, unix.EBUSY) || depth >= maxCgroupDepth {
+		return err
+	}
+	names, lerr := c.proc.names(dir)
+	if lerr != nil {
+		return err
+	}
+	for _, name := range names {
+		c.removeTree(dir+"/"+name, depth+1) // a file fails with ENOTDIR
+	}
+	return unix.Rmdir(dir)
 }
 
 // cgroupTree is the subreaper's killer when the run has its own cgroup:

@@ -21,6 +21,7 @@ const maxProbedFd = 1 << 16
 // descriptor marked close-on-exec cannot survive the exec that started
 // tinit.
 func (s *Supervisor) closeInherited() {
+	closed := 0
 	for _, fd := range s.openFds() {
 		if fd < 3 {
 			continue
@@ -34,7 +35,10 @@ func (s *Supervisor) closeInherited() {
 			s.log.Warn().Err(err).Int("fd", fd).Msg("closing inherited descriptor")
 			continue
 		}
-		s.log.Debug().Int("fd", fd).Msg("closed inherited descriptor")
+		closed++
+	}
+	if closed > 0 {
+		s.log.Debug().Int("count", closed).Msg("closed inherited descriptors")
 	}
 }
 

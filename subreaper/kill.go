@@ -18,33 +18,28 @@ type killer interface {
 	signal(sigs ...unix.Signal) ([]proc, error)
 }
 
+// signalFunc is a killer made of one signalling call, which does not say
+// which processes it reached.
+type signalFunc func(unix.Signal) error
+
+func (f signalFunc) signal(sigs ...unix.Signal) ([]proc, error) {
+	for _, sig := range sigs {
+		if err := f(sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
 // broadcast is the killer of PID 1 in a pid namespace: kill(-1, sig)
 // reaches every other process of the namespace in one call. The kernel
 // holds the task list lock for the whole walk, so a process cannot fork its
 // way out of a SIGKILL.
-type broadcast struct{}
+var broadcast = signalFunc(func(sig unix.Signal) error { return unix.Kill(-1, sig) })
 
-func (broadcast) signal(sigs ...unix.Signal) ([]proc, error) {
-	for _, sig := range sigs {
-		if err := unix.Kill(-1, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-			return nil, err
-		}
-	}
-	return nil, nil
-}
-
-// onlyGroup is the last resort when /proc cannot be read for tinit's pid
-// namespace: it reaches the main child's process group and nothing else.
-type onlyGroup struct{ send func(unix.Signal) error }
-
-func (g onlyGroup) signal(sigs ...unix.Signal) ([]proc, error) {
-	for _, sig := range sigs {
-		if err := g.send(sig); err != nil && !errors.Is(err, unix.ESRCH) {
-			return nil, err
-		}
-	}
-	return nil, nil
-}
+// Without a /proc for its pid namespace, a subreaper's killer is
+// signalFunc(Supervisor.signalGroup): it reaches the main child's process
+// group and nothing else.
 
 // tree is the killer of a subreaper outside a pid namespace, where no
 // broadcast exists. It walks /proc for tinit's descendants and signals each
@@ -65,7 +60,7 @@ func (t *tree) signal(sigs ...unix.Signal) ([]proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	reached := procs[:0]
+	reached := make([]proc, 0, len(procs))
 	for _, p := range procs {
 		if p.state == 'Z' || p.state == 'X' {
 			continue // already dead; its parent or tinit reaps it

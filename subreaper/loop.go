@@ -10,13 +10,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// exitLost is returned when the main child's status never arrived; it
-// cannot happen while the reaper is the only waiter.
+// exitLost is returned when the main child's status never arrived: it was
+// reaped by something other than the reaper and the kernel is too old to
+// keep it on the pidfd, or the child could not be killed at all.
 const exitLost = 125
 
 // loop is the supervisor's event loop. Nothing in it exits the process:
 // every error is logged and the run goes on to a clean end, which comes
-// only when no child is left.
+// when no child is left or when the last ones would not die.
 func (s *Supervisor) loop() int {
 	for !s.done {
 		select {
@@ -24,42 +25,34 @@ func (s *Supervisor) loop() int {
 			s.handle(sig)
 		case ex := <-s.exited:
 			s.mainExited(ex)
+		case <-s.recheckC:
+			s.recheck()
 		case <-s.tick:
 			s.onTick()
 		case <-s.idle:
-			s.done = true
+			s.done, s.idleSeen = true, true
 		}
 	}
 	return s.finish()
 }
 
-// handle acts on one signal tinit received.
+// handle acts on one signal tinit received; every claimed signal is one
+// tinit forwards.
 func (s *Supervisor) handle(osig os.Signal) {
-	sig, ok := osig.(unix.Signal)
-	if !ok || !signals.Forwarded(sig) {
-		s.log.Debug().Stringer("signal", osig).Msg("signal dropped")
-		return
-	}
+	sig, _ := osig.(unix.Signal)
 	stop := sig == unix.SIGINT || sig == unix.SIGTERM
-	switch s.phase {
-	case running:
+	switch {
+	case s.phase == killing:
+		s.log.Debug().Str("signal", signals.Name(sig)).Msg("already killing; signal ignored")
+	case stop && s.phase != running:
+		s.escalate(sig)
+	case s.statusOK:
+		s.log.Debug().Str("signal", signals.Name(sig)).Msg("main child gone; signal not forwarded")
+	default:
 		s.forward(sig)
 		if stop {
 			s.phase = stopping
 		}
-	case stopping:
-		if stop {
-			s.escalate(sig)
-			return
-		}
-		s.forward(sig)
-	case draining:
-		if stop {
-			s.escalate(sig)
-			return
-		}
-		s.log.Debug().Str("signal", signals.Name(sig)).Msg("main child gone; signal not forwarded")
-	case killing:
 	}
 }
 
@@ -72,72 +65,107 @@ func (s *Supervisor) forward(sig unix.Signal) {
 	} else {
 		err = s.signalGroup(sig)
 	}
-	if err != nil && !errors.Is(err, unix.ESRCH) {
+	switch {
+	case err == nil:
+		s.log.Debug().Str("signal", signals.Name(sig)).Bool("group", !s.cfg.SingleChild).Msg("forwarded")
+	case errors.Is(err, unix.ESRCH):
+		s.log.Debug().Str("signal", signals.Name(sig)).Msg("main child gone; signal not forwarded")
+	default:
 		s.log.Warn().Err(err).Str("signal", signals.Name(sig)).Msg("forward failed")
-		return
 	}
-	s.log.Debug().Str("signal", signals.Name(sig)).Bool("group", !s.cfg.SingleChild).Msg("forwarded")
 }
 
 // signalChild signals the main child through its pidfd, which cannot name
-// another process even after the pid is reused.
+// another process even after the pid is reused. Without one, it signals by
+// pid only while the child is not yet reaped, so that the pid is still its;
+// the reaper can still reap it between the check and kill(2), a window of
+// two system calls that only the fallback has.
 func (s *Supervisor) signalChild(sig unix.Signal) error {
-	if !s.childFd.Valid() {
-		return unix.Kill(s.child, sig)
-	}
-	fd, err := s.fds.Fd(s.childFd)
-	if err != nil {
-		return err
-	}
-	return unix.PidfdSendSignal(fd, sig, nil, 0)
-}
-
-// signalGroup signals the main child's process group (its pgid is its pid;
-// see spawn). Through the pidfd the group is named by the child's pid
-// structure, not its number, so a reused number cannot be hit.
-func (s *Supervisor) signalGroup(sig unix.Signal) error {
-	if s.groupByFd && s.childFd.Valid() {
+	if s.childFd.Valid() {
 		fd, err := s.fds.Fd(s.childFd)
 		if err != nil {
 			return err
 		}
-		return unix.PidfdSendSignal(fd, sig, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP)
+		return unix.PidfdSendSignal(fd, sig, nil, 0)
 	}
-	err := unix.Kill(-s.child, sig)
+	if !s.childUnreaped() {
+		return unix.ESRCH
+	}
+	return unix.Kill(s.child, sig)
+}
+
+// signalGroup signals the main child's process group (its pgid is its pid;
+// see spawn). Through the pidfd the group is named by the child's pid
+// structure, not its number, so a reused number cannot be hit. An empty
+// group means the child moved to another one: it is then reached alone.
+func (s *Supervisor) signalGroup(sig unix.Signal) error {
+	var err error
+	switch {
+	case s.groupByFd && s.childFd.Valid():
+		fd, ferr := s.fds.Fd(s.childFd)
+		if ferr != nil {
+			return ferr
+		}
+		err = unix.PidfdSendSignal(fd, sig, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP)
+	case !s.childUnreaped():
+		return unix.ESRCH
+	default:
+		err = unix.Kill(-s.child, sig)
+	}
 	if errors.Is(err, unix.ESRCH) {
-		// The child left its group (setpgid to another one): reach it alone.
 		return s.signalChild(sig)
 	}
 	return err
 }
 
+// childUnreaped peeks, without reaping (WNOWAIT), whether the main child
+// is alive or a zombie, so that its pid still names it.
+func (s *Supervisor) childUnreaped() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, s.child, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	return err == nil
+}
+
 // mainExited records the main child's status and, if anything is left
 // below tinit, asks it to stop.
 func (s *Supervisor) mainExited(ex mainExit) {
-	code, _ := signals.ExitCode(ex.status)
+	if s.statusOK {
+		return
+	}
+	s.recordExit(ex.status, ex.leftovers)
+	if ex.leftovers && s.phase != killing {
+		s.stopLeftovers()
+	}
+}
+
+func (s *Supervisor) recordExit(ws unix.WaitStatus, leftovers bool) {
+	code, _ := signals.ExitCode(ws)
 	s.status, s.statusOK = code, true
-	s.log.Info().Int("pid", s.child).Int("code", code).Bool("leftovers", ex.leftovers).Msg("main child exited")
-	if s.childFd.Valid() {
-		s.fds.Close(s.childFd)
-		s.childFd = fdtrack.Token{}
-	}
-	if !ex.leftovers || s.phase == killing {
-		return
-	}
+	s.stopRecheck()
+	s.log.Info().Int("pid", s.child).Int("code", code).Bool("leftovers", leftovers).Msg("main child exited")
+}
+
+// stopLeftovers starts the grace period: SIGTERM now, SIGKILL at its end.
+func (s *Supervisor) stopLeftovers() {
 	s.phase = draining
+	s.logLeftovers()
 	if s.cfg.Grace <= 0 {
-		s.killAll()
+		s.graceOver()
 		return
 	}
-	s.logLeftovers()
 	// A stopped process acts on SIGTERM only once continued.
 	reached := s.signalLeftovers(unix.SIGTERM, unix.SIGCONT)
 	e := s.log.Info().Dur("grace", s.cfg.Grace)
-	if _, all := s.kill.(broadcast); !all {
-		e = e.Int("count", len(reached)) // kill(-1) does not say how many it reached
+	if reached != nil { // kill(-1) does not say how many it reached
+		e = e.Int("count", len(reached))
 	}
 	e.Msg("sent SIGTERM to leftovers")
 	s.tick = time.After(s.cfg.Grace)
+}
+
+func (s *Supervisor) graceOver() {
+	s.log.Info().Dur("grace", s.cfg.Grace).Msg("grace period over; sending SIGKILL")
+	s.killAll()
 }
 
 // escalate answers a second SIGINT or SIGTERM: no more waiting.
@@ -160,24 +188,32 @@ func (s *Supervisor) killAll() {
 // onTick ends the grace period, or runs another SIGKILL pass.
 func (s *Supervisor) onTick() {
 	s.tick = nil
-	switch s.phase {
-	case draining:
-		s.log.Info().Dur("grace", s.cfg.Grace).Msg("grace period over; sending SIGKILL")
+	switch {
+	case s.phase == draining:
+		s.graceOver()
+	case s.phase == killing && time.Now().Before(s.giveUpAt):
 		s.killAll()
-	case killing:
-		if time.Now().Before(s.giveUpAt) {
-			s.killAll()
-			return
-		}
-		s.log.Warn().Dur("waited", killWait).Msg("processes survive SIGKILL (uninterruptible sleep?); exiting without them")
-		s.done = true
+	case s.phase == killing:
+		s.giveUp()
 	}
+}
+
+// giveUp ends a run whose last descendants would not go: in
+// uninterruptible sleep, or out of tinit's sight (without /proc, a
+// subreaper reaches only the main child's process group).
+func (s *Supervisor) giveUp() {
+	e := s.log.Warn().Dur("waited", killWait)
+	if _, walks := s.kill.(signalFunc); walks && !s.pid1 {
+		e = e.Bool("proc", false)
+	}
+	e.Msg("descendants remain after SIGKILL; exiting without them")
+	s.done = true
 }
 
 func (s *Supervisor) signalLeftovers(sigs ...unix.Signal) []proc {
 	reached, err := s.kill.signal(sigs...)
 	if err != nil {
-		s.log.Error().Err(err).Str("signal", signals.Name(sigs[0])).Msg("signalling leftovers failed")
+		s.log.Warn().Err(err).Str("signal", signals.Name(sigs[0])).Msg("signalling leftovers failed")
 	}
 	return reached
 }
@@ -194,57 +230,38 @@ func (s *Supervisor) logLeftovers() {
 	}
 }
 
-// finish runs when no child is left, or when the last ones would not die.
+// finish ends the run and returns its exit code.
 func (s *Supervisor) finish() int {
 	select {
-	case ex := <-s.exited:
-		s.mainExited(ex)
+	case ex := <-s.exited: // no child is left, so nothing to stop
+		s.recordExit(ex.status, false)
 	default:
 	}
-	s.log.Info().Uint64("reaped", s.reaped).Msg("no descendants left")
+	if s.idleSeen {
+		s.log.Info().Uint64("reaped", s.reaped.Load()).Msg("no descendants left")
+	}
 	if s.cg != nil {
 		if err := s.cg.remove(); err != nil {
 			s.log.Warn().Err(err).Str("dir", s.cg.dir).Msg("removing the run's cgroup")
 		}
 	}
-	if !s.statusOK {
-		s.recoverStatus()
+	if !s.statusOK && s.childFd.Valid() && s.recoverStatus() {
+		s.recordExit(s.lastStatus, false)
+	}
+	if s.childFd.Valid() {
+		s.fds.Close(s.childFd)
+		s.childFd = fdtrack.Token{}
 	}
 	s.checkFds()
-	if !s.statusOK {
+	switch {
+	case s.statusOK:
+		return s.status
+	case s.idleSeen:
 		s.log.Error().Int("pid", s.child).Msg("the main child's exit status was lost")
-		return exitLost
+	default:
+		s.log.Error().Int("pid", s.child).Msg("the main child survived SIGKILL")
 	}
-	return s.status
-}
-
-// recoverStatus is the second channel for the main child's exit: if its
-// status never came from the reaper (something else reaped the child, which
-// only another waiter in tinit, or a tracer, could do), the kernel still
-// keeps it on the pidfd (PIDFD_INFO_EXIT, Linux 6.15 and later).
-func (s *Supervisor) recoverStatus() {
-	if !s.childFd.Valid() {
-		return
-	}
-	fd, err := s.fds.Fd(s.childFd)
-	if err != nil {
-		return
-	}
-	if ws, ok := exitStatus(fd); ok {
-		s.status, s.statusOK = signals.ExitCode(ws)
-		s.log.Error().Int("pid", s.child).Int("code", s.status).Msg("the main child was reaped elsewhere; its status came from its pidfd")
-	}
-	s.fds.Close(s.childFd)
-	s.childFd = fdtrack.Token{}
-}
-
-// exitStatus reads the wait status of the exited process a pidfd names.
-func exitStatus(pidfd int) (unix.WaitStatus, bool) {
-	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_EXIT}
-	if err := unix.IoctlPidfdInfo(pidfd, &info); err != nil || info.Mask&unix.PIDFD_INFO_EXIT == 0 {
-		return 0, false
-	}
-	return unix.WaitStatus(info.Exit_code), true
+	return exitLost
 }
 
 // checkFds reports descriptors still registered at the end of a run: each

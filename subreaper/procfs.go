@@ -59,7 +59,7 @@ func readFull(fd int, buf []byte) (int, error) {
 	n := 0
 	for n < len(buf) {
 		m, err := unix.Read(fd, buf[n:])
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
@@ -127,6 +127,21 @@ func (p *procfs) cmdline(pid int) string {
 // every process (thread group) of the pid namespace procfs was mounted for;
 // of /proc/self/fd, tinit's open descriptors.
 func (p *procfs) numbers(dir string) ([]int, error) {
+	names, err := p.names(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, name := range names {
+		if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// names lists the entries of a directory, "." and ".." aside.
+func (p *procfs) names(dir string) ([]string, error) {
 	tok, err := p.fds.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, err
@@ -136,11 +151,10 @@ func (p *procfs) numbers(dir string) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []int
-	names := make([]string, 0, 64)
+	var out []string
 	for {
 		n, err := unix.ReadDirent(fd, p.buf)
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
@@ -149,12 +163,7 @@ func (p *procfs) numbers(dir string) ([]int, error) {
 		if n == 0 {
 			return out, nil
 		}
-		_, _, names = unix.ParseDirent(p.buf[:n], -1, names[:0])
-		for _, name := range names {
-			if n, err := strconv.Atoi(name); err == nil && n >= 0 {
-				out = append(out, n)
-			}
-		}
+		_, _, out = unix.ParseDirent(p.buf[:n], -1, out)
 	}
 }
 

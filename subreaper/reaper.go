@@ -1,7 +1,9 @@
 package subreaper
 
 import (
+	"errors"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -44,8 +46,8 @@ type reaper struct {
 	exited chan<- mainExit
 	idle   chan<- struct{}
 	log    zerolog.Logger
-	// reaped counts every child reaped; read it only after idle is closed.
-	reaped *uint64
+	// reaped counts every child reaped.
+	reaped *atomic.Uint64
 }
 
 func (r *reaper) run() {
@@ -54,11 +56,11 @@ func (r *reaper) run() {
 	lastYield := time.Now()
 	for {
 		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
-		switch err {
-		case nil:
-		case unix.EINTR:
+		switch {
+		case err == nil:
+		case errors.Is(err, unix.EINTR):
 			continue
-		case unix.ECHILD:
+		case errors.Is(err, unix.ECHILD):
 			// No children at all: no descendants either, since an orphan
 			// is reparented to us only from one of our descendants.
 			return
@@ -67,7 +69,7 @@ func (r *reaper) run() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		*r.reaped++
+		r.reaped.Add(1)
 		if pid == r.main {
 			r.exited <- mainExit{status: ws, leftovers: r.drain()}
 		} else if e := r.log.Debug(); e.Enabled() {
@@ -80,15 +82,19 @@ func (r *reaper) run() {
 	}
 }
 
-// drain reaps every zombie that is ready without blocking, and reports
-// whether children remain afterwards.
+// drainMax bounds drain: in an orphan storm zombies may keep coming, and
+// the main child's status must not wait for the storm to end.
+const drainMax = 64
+
+// drain reaps the zombies that are ready without blocking, up to drainMax,
+// and reports whether children may remain afterwards.
 func (r *reaper) drain() bool {
 	var ws unix.WaitStatus
-	for {
+	for range drainMax {
 		pid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOHANG, nil)
 		switch {
-		case err == unix.EINTR:
-		case err == unix.ECHILD:
+		case errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.ECHILD):
 			return false
 		case err != nil:
 			r.log.Error().Err(err).Msg("wait4 failed")
@@ -96,7 +102,8 @@ func (r *reaper) drain() bool {
 		case pid == 0:
 			return true
 		default:
-			*r.reaped++
+			r.reaped.Add(1)
 		}
 	}
+	return true
 }

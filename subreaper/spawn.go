@@ -22,10 +22,11 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // ExecError reports that the command could not be started.
 type ExecError struct {
-	Cmd string
-	Err error
+	Cmd string // the command as given, before the PATH lookup
+	Err error  // what execve(2), or the lookup, said
 }
 
+// Error says "CMD: command not found" or "CMD: cannot execute: REASON".
 func (e *ExecError) Error() string {
 	if e.notFound() {
 		return fmt.Sprintf("%s: command not found", e.Cmd)
@@ -33,6 +34,7 @@ func (e *ExecError) Error() string {
 	return fmt.Sprintf("%s: cannot execute: %v", e.Cmd, e.Err)
 }
 
+// Unwrap returns Err.
 func (e *ExecError) Unwrap() error { return e.Err }
 
 // Code returns tinit's exit status for the failure: 127 when the command
@@ -98,10 +100,13 @@ type spawnAttr struct {
 type spawned struct {
 	pid   int
 	pidfd int // -1 without one
-	// noCgroup says why the child could not be cloned into the cgroup,
-	// when it was asked to be.
-	noCgroup error
+	// noCgroup and noPidfd say why the child was spawned without the
+	// cgroup or the pidfd it was asked for.
+	noCgroup, noPidfd error
 }
+
+// shell runs scripts that have no #! line, as execvp(3) does.
+const shell = "/bin/sh"
 
 // spawn starts the main child in its own process group, with descriptors 0,
 // 1 and 2 only (tinit's own descriptors are all close-on-exec; inherited
@@ -111,24 +116,35 @@ type spawned struct {
 // Features an old kernel or a seccomp profile may refuse are dropped one at
 // a time and the spawn retried: first the cgroup (clone3 may be ENOSYS),
 // then the pidfd. An exec failure fails every attempt alike and is reported
-// from the last one.
+// from the last one. A file without a #! line that execve(2) rejects with
+// ENOEXEC is run by /bin/sh, as execvp(3), and so tini, do.
 func spawn(a spawnAttr) (spawned, error) {
-	var noCgroup error
+	var res spawned
 	for {
 		pid, pidfd, err := forkExec(a)
 		switch {
 		case err == nil:
-			return spawned{pid: pid, pidfd: pidfd, noCgroup: noCgroup}, nil
-		case a.cgroupFd >= 0:
-			a.cgroupFd, noCgroup = -1, err
+			res.pid, res.pidfd = pid, pidfd
+			return res, nil
+		case errors.Is(err, unix.ENOEXEC) && a.path != shell:
+			a.argv = append([]string{shell, a.path}, a.argv[1:]...)
+			a.path = shell
+		case a.cgroupFd >= 0 && !resourceErrno(err):
+			a.cgroupFd, res.noCgroup = -1, err
 		case a.pidfd && pidfdRefused(err):
-			a.pidfd = false
+			a.pidfd, res.noPidfd = false, err
 		case isExecErrno(err):
 			return spawned{}, &ExecError{Cmd: a.cmd, Err: err}
 		default:
 			return spawned{}, fmt.Errorf("spawn %q: %w", a.cmd, err)
 		}
 	}
+}
+
+// resourceErrno reports a failure to create a process for want of
+// resources, which no retry without a feature would cure.
+func resourceErrno(err error) bool {
+	return errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.ENOMEM)
 }
 
 func forkExec(a spawnAttr) (pid, pidfd int, err error) {

@@ -10,9 +10,10 @@
 // signals), or keep the books on descriptors (package fdtrack).
 //
 // Ownership: one goroutine, the supervisor's loop, owns the main child, its
-// pidfd, every descriptor token and the exit status. Two goroutines feed it
-// events and own nothing: os/signal's, and the reaper, which is the only
-// code that waits for children.
+// pidfd, every descriptor token and the exit status. Other goroutines feed
+// it events and own nothing: os/signal's; the reaper, which is the only code
+// that waits for children (and keeps an atomic count of them); and, at
+// startup, the one that claims the late signals.
 package subreaper
 
 import (
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -84,13 +86,14 @@ type Supervisor struct {
 
 	child     int
 	childFd   fdtrack.Token // pidfd of the main child; zero in the fallback
+	noPidfd   error         // why the spawn did without a pidfd, if it did
 	pidfds    bool
 	groupByFd bool // pidfd_send_signal can target the child's process group
 
 	sigs   chan os.Signal
 	exited chan mainExit
 	idle   chan struct{}
-	reaped uint64
+	reaped atomic.Uint64 // written by the reaper, read once idle
 
 	phase    phase
 	status   int
@@ -98,6 +101,13 @@ type Supervisor struct {
 	tick     <-chan time.Time
 	giveUpAt time.Time
 	done     bool
+	idleSeen bool
+
+	// The pidfd watch (see watch.go).
+	recheckT   *time.Ticker
+	recheckC   <-chan time.Time
+	unreported int
+	lastStatus unix.WaitStatus
 }
 
 // Run starts cfg.Argv, supervises it and every descendant until none is
@@ -129,21 +139,7 @@ func Run(cfg Config, log zerolog.Logger) (int, error) {
 // child is spawned as early as possible: everything before it is startup
 // latency for every test run.
 func (s *Supervisor) start() error {
-	// A SIGTERM, SIGINT, SIGHUP or SIGQUIT left unclaimed makes the Go
-	// runtime end the process, and as PID 1 it cannot even die of the
-	// signal and exits 2 instead: these are claimed before the child runs.
-	signals.ClaimEarly(s.sigs)
-	if err := signals.DefaultSIGCHLD(); err != nil {
-		s.log.Warn().Err(err).Msg("cannot set SIGCHLD to its default; a SIGCHLD handler will run per child")
-	}
-	if err := signals.BeforeSpawn(); err != nil {
-		s.log.Warn().Err(err).Msg("cannot reset signal dispositions for the child")
-	}
-	if !s.pid1 {
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			s.log.Warn().Err(err).Msg("cannot become a child subreaper; orphans will escape to another reaper")
-		}
-	}
+	s.prepare()
 	env := s.cfg.Env
 	if env == nil {
 		env = os.Environ()
@@ -152,8 +148,6 @@ func (s *Supervisor) start() error {
 	if err != nil {
 		return err
 	}
-	s.fds = fdtrack.New(s.log)
-	s.proc = newProcfs(s.fds)
 	attr := spawnAttr{
 		path: path, cmd: s.cfg.Argv[0], argv: s.cfg.Argv, env: env,
 		pidfd: s.pidfds, cgroupFd: -1, foreground: ownsTerminal(),
@@ -170,18 +164,45 @@ func (s *Supervisor) start() error {
 		return err
 	}
 	s.child = child.pid
-	s.trackPidfd(child.pidfd)
+	s.trackPidfd(child.pidfd, child.noPidfd)
 	r := &reaper{main: child.pid, exited: s.exited, idle: s.idle, log: s.log, reaped: &s.reaped}
 	go r.run()
+	s.settle()
+	s.log.Info().Int("pid", child.pid).Str("cmd", path).Bool("pid1", s.pid1).Bool("pidfd", s.pidfds).Bool("cgroup", s.cg != nil).Msg("main child started")
+	return nil
+}
+
+// prepare does what must precede the spawn.
+func (s *Supervisor) prepare() {
+	// A SIGTERM, SIGINT, SIGHUP or SIGQUIT left unclaimed makes the Go
+	// runtime end the process, and as PID 1 it cannot even die of the
+	// signal and exits 2 instead: these are claimed before the child runs.
+	signals.ClaimEarly(s.sigs)
+	if err := signals.DefaultSIGCHLD(); err != nil {
+		s.log.Warn().Err(err).Msg("cannot set SIGCHLD to its default; a SIGCHLD handler will run per child")
+	}
+	if err := signals.BeforeSpawn(); err != nil {
+		s.log.Warn().Err(err).Msg("cannot reset signal dispositions for the child")
+	}
+	if !s.pid1 {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			s.log.Warn().Err(err).Msg("cannot become a child subreaper; orphans will escape to another reaper")
+		}
+	}
+	s.fds = fdtrack.New(s.log)
+	s.proc = newProcfs(s.fds)
+}
+
+// settle does what follows the spawn, while the child starts.
+func (s *Supervisor) settle() {
 	go s.claimLate()
 	if err := signals.AfterSpawn(); err != nil {
 		s.log.Warn().Err(err).Msg("cannot ignore signals tinit does not forward")
 	}
 	s.probePidfd()
+	s.startRecheck()
 	s.closeInherited()
 	s.chooseKiller()
-	s.log.Info().Int("pid", child.pid).Str("cmd", path).Bool("pid1", s.pid1).Bool("pidfd", s.pidfds).Bool("cgroup", s.cg != nil).Msg("main child started")
-	return nil
 }
 
 // makeCgroup gives a subreaper's run a cgroup of its own where a writable
@@ -231,8 +252,10 @@ func (s *Supervisor) claimLate() {
 	s.log.Debug().Msg("all forwarded signals claimed")
 }
 
-// trackPidfd registers the main child's pidfd, the moment it exists.
-func (s *Supervisor) trackPidfd(fd int) {
+// trackPidfd registers the main child's pidfd, the moment it exists; why
+// says why there is none, when the spawn had to do without.
+func (s *Supervisor) trackPidfd(fd int, why error) {
+	s.noPidfd = why
 	if fd < 0 {
 		return
 	}
@@ -252,7 +275,11 @@ func (s *Supervisor) probePidfd() {
 		return
 	}
 	if !s.childFd.Valid() {
-		s.fallBack(errors.New("clone did not return a pidfd"))
+		why := s.noPidfd
+		if why == nil {
+			why = errors.New("clone did not return a pidfd")
+		}
+		s.fallBack(fmt.Errorf("clone with CLONE_PIDFD: %w", why))
 		return
 	}
 	fd, err := s.fds.Fd(s.childFd)
@@ -289,12 +316,12 @@ func (s *Supervisor) fallBack(why error) {
 
 func (s *Supervisor) chooseKiller() {
 	if s.pid1 {
-		s.kill = broadcast{}
+		s.kill = broadcast
 		return
 	}
 	if !s.proc.ours() {
 		s.log.Warn().Msg("/proc does not show tinit's pid namespace; leftovers outside the main child's process group cannot be found")
-		s.kill = onlyGroup{s.signalGroup}
+		s.kill = signalFunc(s.signalGroup)
 		return
 	}
 	t := &tree{proc: s.proc, fds: s.fds, self: unix.Getpid(), pidfds: s.pidfds, log: s.log}

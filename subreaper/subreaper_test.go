@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -207,7 +209,7 @@ func TestReaper(t *testing.T) {
 				t.Fatal(err)
 			}
 			exited, idle := make(chan mainExit, 1), make(chan struct{})
-			var reaped uint64
+			var reaped atomic.Uint64
 			r := &reaper{main: main.Process.Pid, exited: exited, idle: idle, log: quietLog(), reaped: &reaped}
 			go r.run()
 
@@ -230,8 +232,8 @@ func TestReaper(t *testing.T) {
 			if withOrphans {
 				want = 1 + 1 + 400 // main, stubborn, middles and orphans
 			}
-			if reaped != want {
-				t.Errorf("reaped %d children, want %d", reaped, want)
+			if got := reaped.Load(); got != want {
+				t.Errorf("reaped %d children, want %d", got, want)
 			}
 		})
 	}
@@ -263,4 +265,47 @@ func TestExitStatusFromPidfd(t *testing.T) {
 	if got != ws || !got.Exited() || got.ExitStatus() != 7 {
 		t.Errorf("exitStatus(pidfd) = %#x, want %#x (exit 7)", int(got), int(ws))
 	}
+}
+
+// TestWatchRecoversStolenStatus steals the main child's status behind the
+// reaper's back and checks that the pidfd watch notices within two periods
+// and ends the child's part of the run with the right status.
+func TestWatchRecoversStolenStatus(t *testing.T) {
+	pidfd := -1
+	cmd := helper(t, "exit", "SUBREAPER_CODE=9")
+	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{
+		Env: cmd.Env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{PidFD: &pidfd},
+	})
+	if err != nil || pidfd < 0 {
+		t.Skipf("no pidfd from clone here (%v)", err)
+	}
+	if _, ok := exitStatus(pidfd); !ok {
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+		if _, ok := exitStatus(pidfd); !ok {
+			unix.Close(pidfd)
+			t.Skip("the kernel has no PIDFD_INFO_EXIT (Linux 6.15)")
+		}
+	}
+	var logs bytes.Buffer
+	fds := fdtrack.New(quietLog())
+	tok, _ := fds.Track(pidfd, "pidfd of main child")
+	s := &Supervisor{
+		log: zerolog.New(&logs), fds: fds, proc: newProcfs(fds), child: pid, childFd: tok, pidfds: true,
+		kill: signalFunc(func(unix.Signal) error { return nil }), cfg: Config{Grace: time.Second},
+	}
+	var ws unix.WaitStatus
+	unix.Wait4(pid, &ws, 0, nil) // the theft (a no-op if the probe above reaped it)
+	s.recheck()
+	if s.statusOK {
+		t.Fatal("one period without a report already counted as lost")
+	}
+	s.recheck()
+	if !s.statusOK || s.status != 9 || s.phase != draining {
+		t.Fatalf("after two periods: status %d (known %v), phase %v; want 9, known, draining", s.status, s.statusOK, s.phase)
+	}
+	if !strings.Contains(logs.String(), "never reached tinit") {
+		t.Errorf("the loss was not logged: %s", logs.String())
+	}
+	fds.Close(tok)
 }

@@ -62,6 +62,18 @@ func TestRunGetsOwnCgroup(t *testing.T) {
 		t.Errorf("the run's cgroup still exists after tinit exited (stat: %v)", err)
 	}
 
+	// Cgroups the command makes below the run's are removed with it.
+	script := `d=` + parent + `$(sed -n 's/^0:://p' /proc/self/cgroup) && mkdir -p "$d/a/b" && echo "$d"`
+	r = start(t, modeNamed("subreaper"), spec{argv: []string{"sh", "-c", script}})
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d; stderr %s", code, r.stderr.String())
+	}
+	if dir := strings.TrimSpace(r.stdout.String()); !strings.Contains(dir, "/tinit-") {
+		t.Fatalf("the command saw its cgroup as %q", dir)
+	} else if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the run's cgroup %s, with cgroups made below it, still exists (stat: %v)", dir, err)
+	}
+
 	r = start(t, modeNamed("subreaper-nocgroup"), spec{argv: []string{"cat", "/proc/self/cgroup"}})
 	r.wait(10 * time.Second)
 	if bytes.Contains([]byte(r.stdout.String()), []byte("/tinit-")) {

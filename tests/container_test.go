@@ -72,7 +72,7 @@ func containerBinaries(t *testing.T) (tinit, testbin string) {
 	}
 	staticBins.once.Do(buildStaticBins)
 	if staticBins.err != nil {
-		t.Skipf("no static test binary for containers: %v", staticBins.err)
+		t.Fatalf("cannot build the static test binary for containers: %v", staticBins.err)
 	}
 	return staticBins.tinit, staticBins.testbin
 }

@@ -21,6 +21,17 @@ func notExecutable(t *testing.T) string {
 	return p
 }
 
+// noShebang writes an executable script without a #! line, which
+// execve(2) rejects and execvp(3) hands to /bin/sh.
+func noShebang(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(p, []byte("exit 4\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // exitCases are the exit statuses every init is judged on.
 func exitCases(t *testing.T) []struct {
 	name    string
@@ -44,6 +55,7 @@ func exitCases(t *testing.T) []struct {
 		{"not found", []string{"no-such-command-anywhere"}, 127, "tinit: no-such-command-anywhere: command not found"},
 		{"not found by path", []string{"/no/such/file"}, 127, "tinit: /no/such/file: command not found"},
 		{"not executable", []string{notExecutable(t)}, 126, "cannot execute: permission denied"},
+		{"script without #!", []string{noShebang(t)}, 4, ""},
 		{"a directory", []string{t.TempDir()}, 126, "cannot execute"},
 	}
 }

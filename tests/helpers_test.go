@@ -33,12 +33,12 @@ var helpers = map[string]func(args []string) int{
 	"sleeper":  helperSleeper,
 	"stubborn": helperStubborn,
 	"fds":      helperFds,
-	"sigstate": helperSigState,
 	"closefd3": helperCloseFd3,
 	"launch":   helperLaunch,
 	"sleepfor": helperSleepFor,
 	"leave":    helperLeave,
 	"pid1":     helperPid1,
+	"regroup":  helperRegroup,
 }
 
 // helperCall finds -helper=NAME in the arguments of the test binary.
@@ -120,11 +120,15 @@ func helperRecord(args []string) int {
 	return 1
 }
 
-// recordedSignals are the signals the record helper catches.
+// recordedSignals are the signals the record helper catches: the ones
+// tinit forwards, and some it must not (tinit's own business).
 var recordedSignals = []os.Signal{
 	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1,
 	syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGWINCH,
 	syscall.SIGCONT, syscall.SIGTSTP, syscall.Signal(37),
+	syscall.SIGABRT, syscall.SIGPIPE, syscall.SIGTTIN, syscall.SIGTTOU,
+	syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL,
+	syscall.SIGTRAP, syscall.SIGSYS,
 }
 
 // storm N CODE: make N orphans, wait until tinit has reaped every one of
@@ -277,26 +281,6 @@ func helperFds(args []string) int {
 	return 0
 }
 
-// sigstate: print the SigBlk and SigIgn lines of /proc/self/status as the
-// process started (before the Go runtime installs anything it would see).
-func helperSigState(args []string) int {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 3
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "SigBlk:") || strings.HasPrefix(line, "SigIgn:") {
-			fmt.Println(line)
-		}
-	}
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "TINIT_REEXEC") {
-			fmt.Println("leaked from tinit:", kv)
-		}
-	}
-	return 0
-}
-
 // closefd3: close the inherited descriptor 3, say "closed", block.
 func helperCloseFd3(args []string) int {
 	if err := unix.Close(3); err != nil {
@@ -362,4 +346,19 @@ func helperPid1(args []string) int {
 	err := unix.Exec(args[0], args, os.Environ())
 	fmt.Fprintln(os.Stderr, "exec:", err)
 	return 125
+}
+
+// regroup FILE: leave the process group tinit made, for the group of a
+// child of ours, then record signals like record.
+func helperRegroup(args []string) int {
+	sub := reexec("sleeper", "regroup")
+	sub.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := sub.Start(); err != nil {
+		return 3
+	}
+	if err := syscall.Setpgid(0, sub.Process.Pid); err != nil {
+		fmt.Println("setpgid:", err)
+		return 3
+	}
+	return helperRecord(args)
 }

@@ -88,6 +88,23 @@ func TestSingleChild(t *testing.T) {
 	})
 }
 
+// TestChildLeftItsGroup: a child that moves to another process group still
+// gets what tinit forwards.
+func TestChildLeftItsGroup(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		file := filepath.Join(t.TempDir(), "signals")
+		r := start(t, m, spec{flags: []string{"-vv", "--grace", "100ms"}, argv: helper("regroup", file)})
+		r.waitOutput("ready", 10*time.Second)
+		r.waitClaimed()
+		r.signal(syscall.SIGUSR1)
+		waitRecorded(t, file, syscall.SIGUSR1)
+		r.signal(syscall.SIGTERM)
+		if code := r.wait(10 * time.Second); code != 0 {
+			t.Errorf("exit code %d, want 0", code)
+		}
+	})
+}
+
 // TestSecondStopSignalEscalates: a child that ignores SIGTERM gets it
 // forwarded; a second SIGTERM kills the whole tree at once, without waiting
 // for the grace period.
@@ -263,6 +280,8 @@ func TestUnforwardedSignalsAreHarmless(t *testing.T) {
 	harmless := []syscall.Signal{
 		syscall.SIGABRT, syscall.SIGPIPE, syscall.SIGSTKFLT, syscall.SIGTTIN,
 		syscall.SIGTTOU, syscall.Signal(32), syscall.Signal(34), syscall.SIGURG,
+		syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL,
+		syscall.SIGTRAP, syscall.SIGSYS,
 	}
 	forEachMode(t, func(t *testing.T, m mode) {
 		file := filepath.Join(t.TempDir(), "signals")

@@ -15,10 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
+	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/tinit-dev/tinit/signals"
 	"github.com/tinit-dev/tinit/subreaper"
 	"golang.org/x/sys/unix"
 )
@@ -54,7 +53,7 @@ func run(args []string) (int, error) {
 	}
 	log := newLogger(opts.verbosity)
 	if err := clearSignalMask(); err != nil {
-		log.Warn().Err(err).Msg("the command inherits tinit's blocked signals")
+		log.Warn().Str("component", "main").Err(err).Msg("the command inherits tinit's blocked signals")
 	}
 	code, err := subreaper.Run(subreaper.Config{
 		Argv:        opts.argv,
@@ -73,43 +72,12 @@ func run(args []string) (int, error) {
 	return code, nil
 }
 
-// reexecMarker is set in the environment of tinit's re-execution, so that
-// it happens at most once; it is removed before the command is started.
-const reexecMarker = "TINIT_REEXECUTED_WITH_EMPTY_MASK"
-
-// clearSignalMask re-executes tinit with an empty signal mask when it was
-// started with signals blocked: the Go runtime hands every child the mask
-// the process started with, and a test runner must not start with SIGTERM
-// blocked. execve(2) keeps the calling thread's mask, so the thread is held
-// from unblocking to exec. Where re-executing is impossible (no /proc to
-// find the binary), the caller warns and goes on.
-func clearSignalMask() error {
-	if os.Getenv(reexecMarker) != "" {
-		os.Unsetenv(reexecMarker)
-		return nil
-	}
-	blocked, err := signals.Blocked()
-	if err != nil || !blocked {
-		return err
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := signals.UnblockAll(); err != nil {
-		return fmt.Errorf("unblock signals: %w", err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("re-exec with an empty signal mask: %w", err)
-	}
-	err = unix.Exec(self, os.Args, append(os.Environ(), reexecMarker+"=1"))
-	return fmt.Errorf("re-exec %s with an empty signal mask: %w", self, err)
-}
-
 // newLogger builds the one logger: stderr only (stdout belongs to the
 // child), human-readable on a terminal, JSON lines otherwise.
 func newLogger(verbosity int) zerolog.Logger {
 	level := zerolog.WarnLevel - zerolog.Level(verbosity)
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
 	var out = zerolog.New(os.Stderr)
 	if _, err := unix.IoctlGetTermios(2, unix.TCGETS); err == nil {
 		out = zerolog.New(consoleWriter{out: os.Stderr})

@@ -66,6 +66,7 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	if err := o.fromEnv(getenv); err != nil {
 		return o, err
 	}
+	verbose := -1 // from -v flags; -1 leaves TINIT_VERBOSITY in force
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -76,50 +77,73 @@ func parse(args []string, getenv func(string) string) (options, error) {
 			o.argv = args[i:]
 			break
 		}
-		name, value, hasValue := strings.Cut(a, "=")
-		switch name {
-		case "-h", "--help":
-			o.help = true
-		case "--version":
-			o.version = true
-		case "-c", "--single-child":
-			o.singleChild = true
-		case "--no-pidfd":
-			o.noPidfd = true
-		case "--no-cgroup":
-			o.noCgroup = true
-		case "--verbose":
-			o.verbosity++
-		case "--grace":
-			if !hasValue {
-				if i+1 >= len(args) {
-					return o, usagef("--grace needs a duration, e.g. --grace 5s")
-				}
-				i++
-				value = args[i]
-			}
-			d, err := parseGrace(value)
-			if err != nil {
-				return o, usagef("--grace: %v", err)
-			}
-			o.grace = d
-			continue
-		default:
-			if n := strings.Count(name, "v"); n == len(name)-1 && name[0] == '-' && n > 0 {
-				o.verbosity += n // -v, -vv, -vvv
-				break
-			}
-			return o, usagef("unknown flag %q (did you forget -- before the command?)", a)
+		used, err := o.flag(a, args[i+1:], &verbose)
+		if err != nil {
+			return o, err
 		}
-		if hasValue {
-			return o, usagef("flag %s takes no value", name)
-		}
+		i += used
+	}
+	if verbose >= 0 {
+		o.verbosity = verbose
 	}
 	o.verbosity = min(o.verbosity, maxVerbosity)
 	if len(o.argv) == 0 && !o.help && !o.version {
 		return o, usagef("no command given; usage: tinit [flags] -- COMMAND [ARGS...]")
 	}
 	return o, nil
+}
+
+// flag applies one flag and returns how many of the following arguments
+// it took as its value.
+func (o *options) flag(a string, rest []string, verbose *int) (int, error) {
+	name, value, hasValue := strings.Cut(a, "=")
+	switch {
+	case name == "-h" || name == "--help":
+		o.help = true
+	case name == "--version":
+		o.version = true
+	case name == "-c" || name == "--single-child":
+		o.singleChild = true
+	case name == "--no-pidfd":
+		o.noPidfd = true
+	case name == "--no-cgroup":
+		o.noCgroup = true
+	case name == "--grace":
+		return o.graceFlag(value, hasValue, rest)
+	case name == "--verbose" || isShortVerbose(name):
+		n := strings.Count(name, "v")
+		if name == "--verbose" {
+			n = 1
+		}
+		*verbose = max(*verbose, 0) + n
+	default:
+		return 0, usagef("unknown flag %q (did you forget -- before the command?)", a)
+	}
+	if hasValue {
+		return 0, usagef("flag %s takes no value", name)
+	}
+	return 0, nil
+}
+
+func (o *options) graceFlag(value string, hasValue bool, rest []string) (int, error) {
+	used := 0
+	if !hasValue {
+		if len(rest) == 0 {
+			return 0, usagef("--grace needs a duration, e.g. --grace 5s")
+		}
+		value, used = rest[0], 1
+	}
+	d, err := parseGrace(value)
+	if err != nil {
+		return 0, usagef("--grace: %v", err)
+	}
+	o.grace = d
+	return used, nil
+}
+
+// isShortVerbose matches -v, -vv, -vvv...
+func isShortVerbose(name string) bool {
+	return len(name) > 1 && name[0] == '-' && strings.Count(name, "v") == len(name)-1
 }
 
 func (o *options) fromEnv(getenv func(string) string) error {
@@ -178,6 +202,6 @@ func envBool(getenv func(string) string, key string) (bool, error) {
 	case "1", "true", "yes", "on":
 		return true, nil
 	default:
-		return false, usagef("%s: want 1 or 0, got %q", key, v)
+		return false, usagef("%s: want 1, true, yes, on or 0, false, no, off; got %q", key, v)
 	}
 }
