@@ -10,14 +10,14 @@ IMAGE    ?= tinit:$(VERSION)
 # with, runc and podman for container tests, gcc for the race detector.
 DEB_PACKAGES := tini dumb-init catatonit runc podman gcc util-linux
 
-.PHONY: all build test race lint fuzz bench bench-quick demo image deps clean help
+.PHONY: all build test race lint fuzz bench bench-quick bench-smoke demo image deps clean help
 
 all: build
 
 build: ## build the static binary bin/tinit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tinit ./cmd/tinit
 
-test: deps lint build race ## everything: lint, then all tests (unit and integration) with -race
+test: deps lint build race bench-smoke ## everything: lint, all tests (unit and integration) with -race, a benchmark smoke run
 
 race: ## all tests with the race detector (integration tests run bin/tinit)
 	CGO_ENABLED=1 TINIT_BIN=$(CURDIR)/bin/tinit $(GO) test -race -count=1 -timeout 20m ./...
@@ -29,6 +29,7 @@ lint: ## gofmt, go vet, staticcheck
 
 fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./cmd/tinit
+	$(GO) test -run='^$$' -fuzz='^FuzzParseFlat$$' -fuzztime=$(FUZZTIME) ./cmd/tinit
 	$(GO) test -run='^$$' -fuzz='^FuzzExitCode$$' -fuzztime=$(FUZZTIME) ./signals
 	$(GO) test -run='^$$' -fuzz='^FuzzParseStat$$' -fuzztime=$(FUZZTIME) ./subreaper
 
@@ -37,6 +38,9 @@ bench: deps build ## tinit against tini, tini-static, dumb-init, catatonit (10-1
 
 bench-quick: deps build ## a reduced benchmark run, under a minute
 	$(GO) run ./bench -tinit bin/tinit -quick
+
+bench-smoke: build ## one quick benchmark round, results thrown away (no timing is checked)
+	@out=$$(mktemp -d); $(GO) run ./bench -tinit bin/tinit -quick -rounds 1 -out $$out >/dev/null && rm -rf $$out && echo "bench smoke run: ok"
 
 demo: build ## run a bundled test suite that leaks processes, bare and under tinit
 	./examples/demo.sh
