@@ -10,17 +10,20 @@ IMAGE    ?= tinit:$(VERSION)
 # with, runc and podman for container tests, gcc for the race detector.
 DEB_PACKAGES := tini dumb-init catatonit runc podman gcc util-linux
 
-.PHONY: all build test race lint fuzz bench bench-quick bench-smoke demo image deps clean help
+.PHONY: all build test race integration lint fuzz bench bench-quick bench-smoke demo image deps clean help
 
 all: build
 
 build: ## build the static binary bin/tinit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tinit ./cmd/tinit
 
-test: deps lint build race bench-smoke ## everything: lint, all tests (unit and integration) with -race, a benchmark smoke run
+test: deps lint build race integration bench-smoke ## everything: lint, unit tests with -race, tests of the built binary, a benchmark smoke run
 
-race: ## all tests with the race detector (integration tests run bin/tinit)
-	CGO_ENABLED=1 TINIT_BIN=$(CURDIR)/bin/tinit $(GO) test -race -count=1 -timeout 20m ./...
+race: ## unit tests of every package with the race detector
+	CGO_ENABLED=1 $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /tests$$)
+
+integration: build ## tests of bin/tinit as PID 1, as a subreaper and in containers
+	TINIT_BIN=$(CURDIR)/bin/tinit $(GO) test -count=1 -timeout 15m ./tests
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -20,7 +20,7 @@ const maxProbedFd = 1 << 16
 // close-on-exec (the runtime keeps a few descriptors of its own open), and a
 // descriptor marked close-on-exec cannot survive the exec that started
 // tinit.
-func (s *Supervisor) closeInherited() {
+func (s *supervisor) closeInherited() {
 	closed := 0
 	for _, fd := range s.openFds() {
 		if fd < 3 {
@@ -44,7 +44,7 @@ func (s *Supervisor) closeInherited() {
 
 // openFds lists tinit's open descriptors from /proc/self/fd or, without
 // /proc, by probing every number below the descriptor limit.
-func (s *Supervisor) openFds() []int {
+func (s *supervisor) openFds() []int {
 	if fds, err := s.proc.numbers(procRoot + "/self/fd"); err == nil {
 		return fds
 	}

@@ -38,7 +38,7 @@ func (f signalFunc) signal(sigs ...unix.Signal) ([]proc, error) {
 var broadcast = signalFunc(func(sig unix.Signal) error { return unix.Kill(-1, sig) })
 
 // Without a /proc for its pid namespace, a subreaper's killer is
-// signalFunc(Supervisor.signalGroup): it reaches the main child's process
+// signalFunc(supervisor.signalGroup): it reaches the main child's process
 // group and nothing else.
 
 // tree is the killer of a subreaper outside a pid namespace, where no

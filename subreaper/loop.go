@@ -18,7 +18,7 @@ const exitLost = 125
 // loop is the supervisor's event loop. Nothing in it exits the process:
 // every error is logged and the run goes on to a clean end, which comes
 // when no child is left or when the last ones would not die.
-func (s *Supervisor) loop() int {
+func (s *supervisor) loop() int {
 	for !s.done {
 		select {
 		case sig := <-s.sigs:
@@ -38,7 +38,7 @@ func (s *Supervisor) loop() int {
 
 // handle acts on one signal tinit received; every claimed signal is one
 // tinit forwards.
-func (s *Supervisor) handle(osig os.Signal) {
+func (s *supervisor) handle(osig os.Signal) {
 	sig, _ := osig.(unix.Signal)
 	stop := sig == unix.SIGINT || sig == unix.SIGTERM
 	switch {
@@ -58,7 +58,7 @@ func (s *Supervisor) handle(osig os.Signal) {
 
 // forward passes sig on to the main child's process group, or to the child
 // alone with Config.SingleChild.
-func (s *Supervisor) forward(sig unix.Signal) {
+func (s *supervisor) forward(sig unix.Signal) {
 	var err error
 	if s.cfg.SingleChild {
 		err = s.signalChild(sig)
@@ -80,7 +80,7 @@ func (s *Supervisor) forward(sig unix.Signal) {
 // pid only while the child is not yet reaped, so that the pid is still its;
 // the reaper can still reap it between the check and kill(2), a window of
 // two system calls that only the fallback has.
-func (s *Supervisor) signalChild(sig unix.Signal) error {
+func (s *supervisor) signalChild(sig unix.Signal) error {
 	if s.childFd.Valid() {
 		fd, err := s.fds.Fd(s.childFd)
 		if err != nil {
@@ -98,7 +98,7 @@ func (s *Supervisor) signalChild(sig unix.Signal) error {
 // see spawn). Through the pidfd the group is named by the child's pid
 // structure, not its number, so a reused number cannot be hit. An empty
 // group means the child moved to another one: it is then reached alone.
-func (s *Supervisor) signalGroup(sig unix.Signal) error {
+func (s *supervisor) signalGroup(sig unix.Signal) error {
 	var err error
 	switch {
 	case s.groupByFd && s.childFd.Valid():
@@ -120,7 +120,7 @@ func (s *Supervisor) signalGroup(sig unix.Signal) error {
 
 // childUnreaped peeks, without reaping (WNOWAIT), whether the main child
 // is alive or a zombie, so that its pid still names it.
-func (s *Supervisor) childUnreaped() bool {
+func (s *supervisor) childUnreaped() bool {
 	var info unix.Siginfo
 	err := unix.Waitid(unix.P_PID, s.child, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
 	return err == nil
@@ -128,7 +128,7 @@ func (s *Supervisor) childUnreaped() bool {
 
 // mainExited records the main child's status and, if anything is left
 // below tinit, asks it to stop.
-func (s *Supervisor) mainExited(ex mainExit) {
+func (s *supervisor) mainExited(ex mainExit) {
 	if s.statusOK {
 		return
 	}
@@ -138,7 +138,7 @@ func (s *Supervisor) mainExited(ex mainExit) {
 	}
 }
 
-func (s *Supervisor) recordExit(ws unix.WaitStatus, leftovers bool) {
+func (s *supervisor) recordExit(ws unix.WaitStatus, leftovers bool) {
 	code, _ := signals.ExitCode(ws)
 	s.status, s.statusOK = code, true
 	s.stopRecheck()
@@ -146,7 +146,7 @@ func (s *Supervisor) recordExit(ws unix.WaitStatus, leftovers bool) {
 }
 
 // stopLeftovers starts the grace period: SIGTERM now, SIGKILL at its end.
-func (s *Supervisor) stopLeftovers() {
+func (s *supervisor) stopLeftovers() {
 	s.phase = draining
 	s.logLeftovers()
 	if s.cfg.Grace <= 0 {
@@ -163,20 +163,20 @@ func (s *Supervisor) stopLeftovers() {
 	s.tick = time.After(s.cfg.Grace)
 }
 
-func (s *Supervisor) graceOver() {
+func (s *supervisor) graceOver() {
 	s.log.Info().Dur("grace", s.cfg.Grace).Msg("grace period over; sending SIGKILL")
 	s.killAll()
 }
 
 // escalate answers a second SIGINT or SIGTERM: no more waiting.
-func (s *Supervisor) escalate(sig unix.Signal) {
+func (s *supervisor) escalate(sig unix.Signal) {
 	s.log.Info().Str("signal", signals.Name(sig)).Msg("second stop signal; killing every process")
 	s.killAll()
 }
 
 // killAll sends SIGKILL to everything below tinit and keeps walking until
 // all of it has been reaped or killWait has passed.
-func (s *Supervisor) killAll() {
+func (s *supervisor) killAll() {
 	if s.phase != killing {
 		s.phase = killing
 		s.giveUpAt = time.Now().Add(killWait)
@@ -186,7 +186,7 @@ func (s *Supervisor) killAll() {
 }
 
 // onTick ends the grace period, or runs another SIGKILL pass.
-func (s *Supervisor) onTick() {
+func (s *supervisor) onTick() {
 	s.tick = nil
 	switch {
 	case s.phase == draining:
@@ -201,7 +201,7 @@ func (s *Supervisor) onTick() {
 // giveUp ends a run whose last descendants would not go: in
 // uninterruptible sleep, or out of tinit's sight (without /proc, a
 // subreaper reaches only the main child's process group).
-func (s *Supervisor) giveUp() {
+func (s *supervisor) giveUp() {
 	e := s.log.Warn().Dur("waited", killWait)
 	if _, walks := s.kill.(signalFunc); walks && !s.pid1 {
 		e = e.Bool("proc", false)
@@ -210,7 +210,7 @@ func (s *Supervisor) giveUp() {
 	s.done = true
 }
 
-func (s *Supervisor) signalLeftovers(sigs ...unix.Signal) []proc {
+func (s *supervisor) signalLeftovers(sigs ...unix.Signal) []proc {
 	reached, err := s.kill.signal(sigs...)
 	if err != nil {
 		s.log.Warn().Err(err).Str("signal", signals.Name(sigs[0])).Msg("signalling leftovers failed")
@@ -220,7 +220,7 @@ func (s *Supervisor) signalLeftovers(sigs ...unix.Signal) []proc {
 
 // logLeftovers names what the main child left behind, at info level, before
 // anything is signalled. It costs a walk of /proc, so only when logged.
-func (s *Supervisor) logLeftovers() {
+func (s *supervisor) logLeftovers() {
 	if !s.log.Info().Enabled() || !s.proc.ours() {
 		return
 	}
@@ -231,7 +231,7 @@ func (s *Supervisor) logLeftovers() {
 }
 
 // finish ends the run and returns its exit code.
-func (s *Supervisor) finish() int {
+func (s *supervisor) finish() int {
 	select {
 	case ex := <-s.exited: // no child is left, so nothing to stop
 		s.recordExit(ex.status, false)
@@ -266,7 +266,7 @@ func (s *Supervisor) finish() int {
 
 // checkFds reports descriptors still registered at the end of a run: each
 // is a leak in tinit.
-func (s *Supervisor) checkFds() {
+func (s *supervisor) checkFds() {
 	for _, e := range s.fds.Live() {
 		s.log.Error().Int("fd", e.Fd).Str("what", e.What).Msg("descriptor still open at exit")
 	}

@@ -25,15 +25,17 @@ const yieldEvery = 8 * time.Millisecond
 // mainExit is what the reaper reports once it has reaped the main child.
 type mainExit struct {
 	status unix.WaitStatus
-	// leftovers is true when tinit still had children after the main child
-	// and every zombie ready at that moment were reaped.
+	// leftovers is true when tinit may still have children after the main
+	// child and the zombies ready at that moment (up to drainMax) were
+	// reaped; false means it had none left.
 	leftovers bool
 }
 
-// reaper is the only code in tinit that waits for children: nothing else may
-// call wait4, waitid or os.Process.Wait, or it would steal exit statuses
-// (syscall.ForkExec waits for a child whose exec failed, but spawning is
-// over before the reaper starts).
+// reaper is the only code in tinit that reaps children: nothing else may
+// call wait4, waitid without WNOWAIT, or os.Process.Wait, or it would steal
+// exit statuses (syscall.ForkExec waits for a child whose exec failed, but
+// spawning is over before the reaper starts; the loop's waitid peeks use
+// WNOWAIT and reap nothing).
 //
 // It blocks in wait4(-1) on its own goroutine instead of draining on each
 // SIGCHLD: a blocked wait4 is woken by the kernel for every child that

@@ -74,8 +74,8 @@ const (
 	killing               // SIGKILL sent; waiting for the last ones to be reaped
 )
 
-// Supervisor is one run of the main child. Only its loop goroutine touches it.
-type Supervisor struct {
+// supervisor is one run of the main child. Only its loop goroutine touches it.
+type supervisor struct {
 	cfg  Config
 	log  zerolog.Logger
 	fds  *fdtrack.Registry
@@ -118,7 +118,7 @@ func Run(cfg Config, log zerolog.Logger) (int, error) {
 	if len(cfg.Argv) == 0 {
 		return 0, errors.New("no command to run")
 	}
-	s := &Supervisor{
+	s := &supervisor{
 		cfg:    cfg,
 		log:    log.With().Str("component", "subreaper").Logger(),
 		pid1:   unix.Getpid() == 1,
@@ -138,7 +138,7 @@ func Run(cfg Config, log zerolog.Logger) (int, error) {
 // start does everything up to a running child and a running reaper. The
 // child is spawned as early as possible: everything before it is startup
 // latency for every test run.
-func (s *Supervisor) start() error {
+func (s *supervisor) start() error {
 	s.prepare()
 	env := s.cfg.Env
 	if env == nil {
@@ -173,7 +173,7 @@ func (s *Supervisor) start() error {
 }
 
 // prepare does what must precede the spawn.
-func (s *Supervisor) prepare() {
+func (s *supervisor) prepare() {
 	// A SIGTERM, SIGINT, SIGHUP or SIGQUIT left unclaimed makes the Go
 	// runtime end the process, and as PID 1 it cannot even die of the
 	// signal and exits 2 instead: these are claimed before the child runs.
@@ -194,7 +194,7 @@ func (s *Supervisor) prepare() {
 }
 
 // settle does what follows the spawn, while the child starts.
-func (s *Supervisor) settle() {
+func (s *supervisor) settle() {
 	go s.claimLate()
 	if err := signals.AfterSpawn(); err != nil {
 		s.log.Warn().Err(err).Msg("cannot ignore signals tinit does not forward")
@@ -209,7 +209,7 @@ func (s *Supervisor) settle() {
 // cgroup v2 directory allows, and returns the directory's descriptor for
 // the spawn. As PID 1, kill(-1) already reaches everything, so no cgroup is
 // made.
-func (s *Supervisor) makeCgroup(attr *spawnAttr) fdtrack.Token {
+func (s *supervisor) makeCgroup(attr *spawnAttr) fdtrack.Token {
 	if s.pid1 || s.cfg.NoCgroup {
 		return fdtrack.Token{}
 	}
@@ -230,7 +230,7 @@ func (s *Supervisor) makeCgroup(attr *spawnAttr) fdtrack.Token {
 
 // dropCgroup removes the run's cgroup when the child could not be cloned
 // into it (why is nil when the spawn failed altogether).
-func (s *Supervisor) dropCgroup(why error) {
+func (s *supervisor) dropCgroup(why error) {
 	if s.cg == nil {
 		return
 	}
@@ -247,14 +247,14 @@ func (s *Supervisor) dropCgroup(why error) {
 // Claiming a signal is a round trip between two threads of the Go runtime:
 // claiming all of them before the spawn cost about 1 ms of startup
 // (measured), the four early ones about 0.1 ms.
-func (s *Supervisor) claimLate() {
+func (s *supervisor) claimLate() {
 	signals.ClaimLate(s.sigs)
 	s.log.Debug().Msg("all forwarded signals claimed")
 }
 
 // trackPidfd registers the main child's pidfd, the moment it exists; why
 // says why there is none, when the spawn had to do without.
-func (s *Supervisor) trackPidfd(fd int, why error) {
+func (s *supervisor) trackPidfd(fd int, why error) {
 	s.noPidfd = why
 	if fd < 0 {
 		return
@@ -269,7 +269,7 @@ func (s *Supervisor) trackPidfd(fd int, why error) {
 
 // probePidfd finds out, once, whether pidfds can be used here; if not,
 // tinit falls back as a whole to pids.
-func (s *Supervisor) probePidfd() {
+func (s *supervisor) probePidfd() {
 	if !s.pidfds {
 		s.log.Info().Msg("pidfds disabled; signalling by pid")
 		return
@@ -305,7 +305,7 @@ func (s *Supervisor) probePidfd() {
 	s.groupByFd = err == nil || errors.Is(err, unix.ESRCH)
 }
 
-func (s *Supervisor) fallBack(why error) {
+func (s *supervisor) fallBack(why error) {
 	s.log.Warn().Err(why).Msg("pidfds unavailable; falling back to signalling and waiting by pid")
 	s.pidfds = false
 	if s.childFd.Valid() {
@@ -314,7 +314,7 @@ func (s *Supervisor) fallBack(why error) {
 	}
 }
 
-func (s *Supervisor) chooseKiller() {
+func (s *supervisor) chooseKiller() {
 	if s.pid1 {
 		s.kill = broadcast
 		return

@@ -290,7 +290,7 @@ func TestWatchRecoversStolenStatus(t *testing.T) {
 	var logs bytes.Buffer
 	fds := fdtrack.New(quietLog())
 	tok, _ := fds.Track(pidfd, "pidfd of main child")
-	s := &Supervisor{
+	s := &supervisor{
 		log: zerolog.New(&logs), fds: fds, proc: newProcfs(fds), child: pid, childFd: tok, pidfds: true,
 		kill: signalFunc(func(unix.Signal) error { return nil }), cfg: Config{Grace: time.Second},
 	}

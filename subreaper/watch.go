@@ -22,7 +22,7 @@ const recheckEvery = time.Second
 // status from the pidfd where the kernel keeps it, and ends the run as if
 // the report had come.
 
-func (s *Supervisor) startRecheck() {
+func (s *supervisor) startRecheck() {
 	if !s.pidfds || !s.childFd.Valid() {
 		return
 	}
@@ -30,14 +30,14 @@ func (s *Supervisor) startRecheck() {
 	s.recheckC = s.recheckT.C
 }
 
-func (s *Supervisor) stopRecheck() {
+func (s *supervisor) stopRecheck() {
 	if s.recheckT != nil {
 		s.recheckT.Stop()
 		s.recheckT, s.recheckC = nil, nil
 	}
 }
 
-func (s *Supervisor) recheck() {
+func (s *supervisor) recheck() {
 	fd, err := s.fds.Fd(s.childFd)
 	if err != nil {
 		s.stopRecheck()
@@ -61,7 +61,7 @@ func (s *Supervisor) recheck() {
 
 // statusLost ends the main child's part of the run without the reaper's
 // report.
-func (s *Supervisor) statusLost() {
+func (s *supervisor) statusLost() {
 	s.stopRecheck()
 	s.log.Error().Int("pid", s.child).Msg("the main child was reaped but its status never reached tinit")
 	if s.recoverStatus() {
@@ -75,7 +75,7 @@ func (s *Supervisor) statusLost() {
 // recoverStatus reads the main child's status from its pidfd, where the
 // kernel keeps it once the child is reaped (PIDFD_INFO_EXIT, Linux 6.15
 // and later). It sets s.lastStatus and reports whether it found one.
-func (s *Supervisor) recoverStatus() bool {
+func (s *supervisor) recoverStatus() bool {
 	fd, err := s.fds.Fd(s.childFd)
 	if err != nil {
 		return false
