@@ -313,17 +313,7 @@ func runContainer(t *testing.T, c ctrConfig) *container {
 // gone), and tinit's log must hold no error.
 func startEngine(t *testing.T, cmd *exec.Cmd, remove func() error) *run {
 	t.Helper()
-	r := &run{t: t, cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", cmd.Path, err)
-	}
-	go func() {
-		cmd.Wait()
-		r.code = exitCode(cmd.ProcessState)
-		close(r.done)
-	}()
+	r := startRun(t, cmd)
 	t.Cleanup(func() {
 		if err := remove(); err != nil && !r.exited() {
 			t.Error(err)

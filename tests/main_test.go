@@ -192,7 +192,22 @@ func start(t *testing.T, m mode, s spec) *run {
 // makes sure that whatever it started is gone when the test ends.
 func launch(t *testing.T, m mode, cmd *exec.Cmd, bg bool) *run {
 	t.Helper()
-	r := &run{t: t, m: m, cmd: cmd, done: make(chan struct{}), bg: bg}
+	r := startRun(t, cmd)
+	r.m, r.bg = m, bg
+	t.Cleanup(func() {
+		if !r.exited() {
+			killTree(r.tinitPid())
+			cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	return r
+}
+
+// startRun starts cmd with its output collected and its exit awaited.
+func startRun(t *testing.T, cmd *exec.Cmd) *run {
+	t.Helper()
+	r := &run{t: t, cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
 	// A test that fails may leave children holding the output pipes; do
 	// not let that hang the suite.
@@ -205,13 +220,6 @@ func launch(t *testing.T, m mode, cmd *exec.Cmd, bg bool) *run {
 		r.code = exitCode(cmd.ProcessState)
 		close(r.done)
 	}()
-	t.Cleanup(func() {
-		if !r.exited() {
-			killTree(r.tinitPid())
-			cmd.Process.Kill()
-			<-r.done
-		}
-	})
 	return r
 }
 
