@@ -9,7 +9,6 @@ package signals
 import (
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"unsafe"
 
@@ -76,14 +75,6 @@ var (
 	}
 	ignoredRaw = [...]unix.Signal{unix.SIGSTKFLT, 32, rtminLibc}
 )
-
-// Forwarded reports whether tinit passes sig on to the child.
-func Forwarded(sig unix.Signal) bool {
-	if sig >= firstForwardedRT && sig <= lastRT {
-		return true
-	}
-	return slices.Contains(early[:], sig) || slices.Contains(late[:], sig)
-}
 
 // ClaimEarly makes the Go runtime deliver the early signals to ch instead
 // of acting on them. It must complete before the child is spawned. ch

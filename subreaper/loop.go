@@ -234,7 +234,9 @@ func (s *supervisor) logLeftovers() {
 func (s *supervisor) finish() int {
 	select {
 	case ex := <-s.exited: // no child is left, so nothing to stop
-		s.recordExit(ex.status, false)
+		if !s.statusOK {
+			s.recordExit(ex.status, false)
+		}
 	default:
 	}
 	if s.idleSeen {
