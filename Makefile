@@ -10,14 +10,26 @@ IMAGE    ?= tinit:$(VERSION)
 # with, runc and podman for container tests, gcc for the race detector.
 DEB_PACKAGES := tini dumb-init catatonit runc podman gcc util-linux
 
-.PHONY: all build test race integration lint fuzz bench bench-quick bench-smoke demo image deps clean help
+# Tests skipped for a missing capability append a line here (see
+# internal/testenv); `make test` prints the list at the end.
+export TINIT_TEST_SKIPLOG := $(CURDIR)/bin/skipped.txt
+
+.PHONY: all build test skipped race integration lint fuzz bench bench-quick bench-smoke demo image deps clean help
 
 all: build
 
 build: ## build the static binary bin/tinit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tinit ./cmd/tinit
 
-test: deps lint build race integration bench-smoke ## everything: lint, unit tests with -race, tests of the built binary, a benchmark smoke run
+test: ## everything: lint, unit tests with -race, tests of the built binary, a benchmark smoke run; no skips allowed
+	@mkdir -p bin && rm -f $(TINIT_TEST_SKIPLOG)
+	$(MAKE) --no-print-directory deps lint build
+	TINIT_TEST_STRICT=1 $(MAKE) --no-print-directory race integration bench-smoke
+	@$(MAKE) --no-print-directory skipped
+
+skipped: ## list the tests the last run skipped for a missing capability, and why
+	@if [ -s $(TINIT_TEST_SKIPLOG) ]; then echo "skipped for a missing capability:"; sort -u $(TINIT_TEST_SKIPLOG); \
+	else echo "skipped for a missing capability: none"; fi
 
 race: ## unit tests of every package with the race detector
 	CGO_ENABLED=1 $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /tests$$)
@@ -43,7 +55,8 @@ bench-quick: deps build ## a reduced benchmark run, under a minute
 	$(GO) run ./bench -tinit bin/tinit -quick
 
 bench-smoke: build ## one quick benchmark round, results thrown away (no timing is checked)
-	@out=$$(mktemp -d); $(GO) run ./bench -tinit bin/tinit -quick -rounds 1 -out $$out >/dev/null && rm -rf $$out && echo "bench smoke run: ok"
+	@out=$$(mktemp -d); $(GO) run ./bench -tinit bin/tinit -quick -rounds 1 -strict -out $$out >/dev/null; code=$$?; rm -rf $$out; \
+	if [ $$code = 0 ]; then echo "bench smoke run: ok"; else echo "bench smoke run: FAILED"; exit 1; fi
 
 demo: build ## run a bundled test suite that leaks processes, bare and under tinit
 	./examples/demo.sh

@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/tinit-dev/tinit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -12,9 +13,7 @@ import (
 // that has exited but is not yet reaped still has a readable CPU clock.
 func TestProcessCPUOnZombie(t *testing.T) {
 	path, err := exec.LookPath("true")
-	if err != nil {
-		t.Skip("no true(1)")
-	}
+	testenv.Need(t, "true", err)
 	pid, err := syscall.ForkExec(path, []string{"true"}, &syscall.ProcAttr{})
 	if err != nil {
 		t.Fatalf("start true: %v", err)

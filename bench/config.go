@@ -25,6 +25,9 @@ type config struct {
 	StartupReps   int           `json:"startup_reps"`
 	SignalReps    int           `json:"signal_reps"`
 	Grace         time.Duration `json:"grace_ns"`
+	// Strict makes the run fail when a scenario errs or yields no
+	// sample of tinit's (see strictProblems).
+	Strict bool `json:"strict,omitempty"`
 }
 
 // Sizes of a full run (about 10 minutes on a 2-core VM; the storm takes
@@ -48,6 +51,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	out := fs.String("out", "bench/results", "directory for latest.json, latest.svg and latest.md")
 	only := fs.String("only", "", "comma-separated scenarios: "+strings.Join(scenarioNames, ","))
 	inits := fs.String("inits", "", "comma-separated inits: "+strings.Join(initNames(), ","))
+	strict := fs.Bool("strict", false, "fail when a scenario errs or has no sample of tinit's")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -58,7 +62,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if *quick {
 		cfg = quickSizes
 	}
-	cfg.Quick, cfg.Out, cfg.Grace = *quick, *out, tinitGrace
+	cfg.Quick, cfg.Out, cfg.Grace, cfg.Strict = *quick, *out, tinitGrace, *strict
 	if *rounds != 0 {
 		cfg.Rounds = *rounds
 	}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -76,7 +77,8 @@ func bench(cfg config, stdout, stderr io.Writer) error {
 	for _, name := range missing {
 		fmt.Fprintf(stderr, "bench: %s not found; not measured\n", name)
 	}
-	scs := h.usableScenarios(selectScenarios(allScenarios(), cfg.Only))
+	selected := selectScenarios(allScenarios(), cfg.Only)
+	scs := h.usableScenarios(selected)
 	start := time.Now()
 	h.runRounds(scs, inits)
 	rep := buildReport(cfg, inits, missing, h.res, time.Since(start))
@@ -85,6 +87,17 @@ func bench(cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "wrote %s/latest.{json,md,svg}\n", cfg.Out)
+	if !cfg.Strict {
+		return nil
+	}
+	// Every selected scenario counts, those dropped for want of root too.
+	var names []string
+	for _, sc := range selected {
+		names = append(names, sc.name)
+	}
+	if problems := strictProblems(rep, names); len(problems) > 0 {
+		return fmt.Errorf("-strict: %s", strings.Join(problems, "; "))
+	}
 	return nil
 }
 

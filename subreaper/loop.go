@@ -118,6 +118,20 @@ func (s *supervisor) signalGroup(sig unix.Signal) error {
 	return err
 }
 
+// signalLeftoverGroup signals the main child's process group, the only
+// leftovers a subreaper can find without /proc, also once the main child
+// is reaped. Through the pidfd the group stays named by the child's pid
+// structure. Without one it is signalled by number: the number cannot be
+// reused while any process is still in the group (the kernel keeps it
+// allocated for them), so only an empty group whose number was meanwhile
+// taken by a new group leader could be hit.
+func (s *supervisor) signalLeftoverGroup(sig unix.Signal) error {
+	if s.groupByFd && s.childFd.Valid() {
+		return s.signalGroup(sig)
+	}
+	return unix.Kill(-s.child, sig)
+}
+
 // childUnreaped peeks, without reaping (WNOWAIT), whether the main child
 // is alive or a zombie, so that its pid still names it.
 func (s *supervisor) childUnreaped() bool {
@@ -181,6 +195,8 @@ func (s *supervisor) killAll() {
 		s.phase = killing
 		s.giveUpAt = time.Now().Add(killWait)
 	}
+	s.killPasses++
+	s.log.Debug().Int("pass", s.killPasses).Msg("SIGKILL pass")
 	s.signalLeftovers(unix.SIGKILL)
 	s.tick = time.After(killPassEvery)
 }

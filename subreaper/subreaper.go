@@ -81,8 +81,10 @@ type supervisor struct {
 	fds  *fdtrack.Registry
 	proc *procfs
 	kill killer
-	cg   *runCgroup // nil without a cgroup of the run's own
-	pid1 bool
+	// killName says which killer: "kill(-1)", "cgroup", "walk", "group".
+	killName string
+	cg       *runCgroup // nil without a cgroup of the run's own
+	pid1     bool
 
 	child     int
 	childFd   fdtrack.Token // pidfd of the main child; zero in the fallback
@@ -100,8 +102,10 @@ type supervisor struct {
 	statusOK bool
 	tick     <-chan time.Time
 	giveUpAt time.Time
-	done     bool
-	idleSeen bool
+	// killPasses counts the SIGKILL passes.
+	killPasses int
+	done       bool
+	idleSeen   bool
 
 	// The pidfd watch (see watch.go).
 	recheckT   *time.Ticker
@@ -168,7 +172,7 @@ func (s *supervisor) start() error {
 	r := &reaper{main: child.pid, exited: s.exited, idle: s.idle, log: s.log, reaped: &s.reaped}
 	go r.run()
 	s.settle()
-	s.log.Info().Int("pid", child.pid).Str("cmd", path).Bool("pid1", s.pid1).Bool("pidfd", s.pidfds).Bool("cgroup", s.cg != nil).Msg("main child started")
+	s.log.Info().Int("pid", child.pid).Str("cmd", path).Bool("pid1", s.pid1).Bool("pidfd", s.pidfds).Bool("cgroup", s.cg != nil).Str("killer", s.killName).Msg("main child started")
 	return nil
 }
 
@@ -316,20 +320,20 @@ func (s *supervisor) fallBack(why error) {
 
 func (s *supervisor) chooseKiller() {
 	if s.pid1 {
-		s.kill = broadcast
+		s.kill, s.killName = broadcast, "kill(-1)"
 		return
 	}
 	if !s.proc.ours() {
 		s.log.Warn().Msg("/proc does not show tinit's pid namespace; leftovers outside the main child's process group cannot be found")
-		s.kill = signalFunc(s.signalGroup)
+		s.kill, s.killName = signalFunc(s.signalLeftoverGroup), "group"
 		return
 	}
 	t := &tree{proc: s.proc, fds: s.fds, self: unix.Getpid(), pidfds: s.pidfds, log: s.log}
 	if s.cg != nil {
-		s.kill = cgroupTree{cg: s.cg, tree: t}
+		s.kill, s.killName = cgroupTree{cg: s.cg, tree: t}, "cgroup"
 		return
 	}
-	s.kill = t
+	s.kill, s.killName = t, "walk"
 }
 
 // ownsTerminal reports whether stdin is tinit's controlling terminal with

@@ -3,6 +3,7 @@ package subreaper
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -17,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tinit-dev/tinit/fdtrack"
 	"github.com/tinit-dev/tinit/internal/orphan"
+	"github.com/tinit-dev/tinit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -97,9 +99,7 @@ func TestLookPath(t *testing.T) {
 // for the duration of the test.
 func beSubreaper(t *testing.T) {
 	t.Helper()
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Skipf("cannot become a child subreaper: %v", err)
-	}
+	testenv.Need(t, "subreaper", unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
 }
 
@@ -159,7 +159,9 @@ func TestDescendantsAndTreeKill(t *testing.T) {
 }
 
 // TestTreeSkipsReplacedProcess checks that a listed process whose pid now
-// names a process with another start time is not signalled.
+// names a process with another start time is not signalled. The target is
+// stopped, so that a signal sent to it stays pending where /proc shows it;
+// the same send with the right start time is the positive control.
 func TestTreeSkipsReplacedProcess(t *testing.T) {
 	fds := fdtrack.New(quietLog())
 	pf := newProcfs(fds)
@@ -168,7 +170,12 @@ func TestTreeSkipsReplacedProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	now, err := pf.stat(cmd.Process.Pid)
+	pid := cmd.Process.Pid
+	if err := unix.Kill(pid, unix.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, pf, pid, 'T')
+	now, err := pf.stat(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,14 +183,55 @@ func TestTreeSkipsReplacedProcess(t *testing.T) {
 		k := &tree{proc: pf, fds: fds, self: os.Getpid(), pidfds: pidfds, log: quietLog()}
 		stale := now
 		stale.start-- // as listed before the pid was reused
-		if ok, err := k.send(stale, []unix.Signal{unix.SIGKILL}); ok || err != nil {
-			t.Fatalf("send to a replaced process = %v, %v, want false, nil", ok, err)
+		if ok, err := k.send(stale, []unix.Signal{unix.SIGUSR1}); ok || err != nil {
+			t.Fatalf("pidfds %v: send to a replaced process = %v, %v, want false, nil", pidfds, ok, err)
+		}
+		if p := pending(t, pid); p&(1<<(unix.SIGUSR1-1)) != 0 {
+			t.Fatalf("pidfds %v: the process behind a reused pid was signalled (pending %#x)", pidfds, p)
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
-	if err := unix.Kill(cmd.Process.Pid, 0); err != nil {
-		t.Errorf("the process behind a reused pid was signalled: %v", err)
+	k := &tree{proc: pf, fds: fds, self: os.Getpid(), pidfds: true, log: quietLog()}
+	if ok, err := k.send(now, []unix.Signal{unix.SIGUSR1}); !ok || err != nil {
+		t.Fatalf("send to the listed process = %v, %v, want true, nil", ok, err)
 	}
+	if p := pending(t, pid); p&(1<<(unix.SIGUSR1-1)) == 0 {
+		t.Errorf("the listed process has no SIGUSR1 pending (%#x): the check above proves nothing", p)
+	}
+}
+
+// waitState waits until pid is in state st.
+func waitState(t *testing.T, pf *procfs, pid int, st byte) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if p, err := pf.stat(pid); err == nil && p.state == st {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d never reached state %c", pid, st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// pending returns the signals pending for the process pid as a whole.
+func pending(t *testing.T, pid int) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "ShdPnd:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no ShdPnd line")
+	return 0
 }
 
 // TestReaper runs the reaper over a main child and a burst of orphans: it
@@ -200,7 +248,7 @@ func TestReaper(t *testing.T) {
 				}
 				for i := 0; i < 200; i++ {
 					if _, err := orphan.Spawn(); errors.Is(err, orphan.ErrUnsupported) {
-						t.Skip("orphan.Spawn is implemented for amd64 only")
+						testenv.Need(t, "orphans", err)
 					}
 				}
 			}
@@ -248,9 +296,10 @@ func TestExitStatusFromPidfd(t *testing.T) {
 	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{
 		Env: cmd.Env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{PidFD: &pidfd},
 	})
-	if err != nil || pidfd < 0 {
-		t.Skipf("no pidfd from clone here (%v)", err)
+	if err == nil && pidfd < 0 {
+		err = errors.New("clone returned no pidfd")
 	}
+	testenv.Need(t, "pidfd", err)
 	defer unix.Close(pidfd)
 	var ws unix.WaitStatus
 	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil { // the theft
@@ -260,7 +309,7 @@ func TestExitStatusFromPidfd(t *testing.T) {
 	if !ok {
 		var uts unix.Utsname
 		unix.Uname(&uts)
-		t.Skipf("kernel %s has no PIDFD_INFO_EXIT (Linux 6.15)", unix.ByteSliceToString(uts.Release[:]))
+		testenv.Need(t, "pidfd-info-exit", fmt.Errorf("kernel %s has no PIDFD_INFO_EXIT (Linux 6.15)", unix.ByteSliceToString(uts.Release[:])))
 	}
 	if got != ws || !got.Exited() || got.ExitStatus() != 7 {
 		t.Errorf("exitStatus(pidfd) = %#x, want %#x (exit 7)", int(got), int(ws))
@@ -276,15 +325,16 @@ func TestWatchRecoversStolenStatus(t *testing.T) {
 	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{
 		Env: cmd.Env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{PidFD: &pidfd},
 	})
-	if err != nil || pidfd < 0 {
-		t.Skipf("no pidfd from clone here (%v)", err)
+	if err == nil && pidfd < 0 {
+		err = errors.New("clone returned no pidfd")
 	}
+	testenv.Need(t, "pidfd", err)
 	if _, ok := exitStatus(pidfd); !ok {
 		var ws unix.WaitStatus
 		unix.Wait4(pid, &ws, 0, nil)
 		if _, ok := exitStatus(pidfd); !ok {
 			unix.Close(pidfd)
-			t.Skip("the kernel has no PIDFD_INFO_EXIT (Linux 6.15)")
+			testenv.Need(t, "pidfd-info-exit", errors.New("the kernel has no PIDFD_INFO_EXIT (Linux 6.15)"))
 		}
 	}
 	var logs bytes.Buffer

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,15 +11,24 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tinit-dev/tinit/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // writableCgroup returns the cgroup v2 directory of this process if a
 // subdirectory can be made in it, which is what tinit needs.
 func writableCgroup(t *testing.T) string {
 	t.Helper()
+	dir, err := findWritableCgroup()
+	testenv.Need(t, "cgroup2", err)
+	return dir
+}
+
+func findWritableCgroup() (string, error) {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
-		t.Skipf("no /proc/self/cgroup: %v", err)
+		return "", err
 	}
 	var rel string
 	for _, line := range strings.Split(string(b), "\n") {
@@ -27,19 +38,18 @@ func writableCgroup(t *testing.T) string {
 	}
 	for _, m := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
 		var st syscall.Statfs_t
-		if syscall.Statfs(m, &st) != nil || st.Type != 0x63677270 || rel == "" {
+		if syscall.Statfs(m, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC || rel == "" {
 			continue
 		}
 		dir := filepath.Join(m, rel)
 		probe := filepath.Join(dir, "tinit-test-probe")
 		if err := os.Mkdir(probe, 0o755); err != nil {
-			t.Skipf("cgroup v2 directory %s is not writable: %v", dir, err)
+			return "", fmt.Errorf("cgroup v2 directory %s is not writable: %w", dir, err)
 		}
 		os.Remove(probe)
-		return dir
+		return dir, nil
 	}
-	t.Skip("no cgroup v2 hierarchy mounted")
-	return ""
+	return "", errors.New("no cgroup v2 hierarchy mounted")
 }
 
 // TestRunGetsOwnCgroup checks that a subreaper puts the main child in a
@@ -75,7 +85,9 @@ func TestRunGetsOwnCgroup(t *testing.T) {
 	}
 
 	r = start(t, modeNamed("subreaper-nocgroup"), spec{argv: []string{"cat", "/proc/self/cgroup"}})
-	r.wait(10 * time.Second)
+	if code := r.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
 	if bytes.Contains([]byte(r.stdout.String()), []byte("/tinit-")) {
 		t.Errorf("with --no-cgroup the child is in %q", r.stdout.String())
 	}

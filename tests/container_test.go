@@ -20,6 +20,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/tinit-dev/tinit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -193,11 +194,9 @@ func makeRootfs(t *testing.T, dir string) {
 func needRunc(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("runc")
-	if err != nil {
-		t.Skip("runc not installed (make test installs it)")
-	}
+	testenv.Need(t, "runc", err)
 	if os.Geteuid() != 0 {
-		t.Skip("runc containers need root here (rootless runc is not set up by these tests)")
+		testenv.Need(t, "root", errors.New("runc containers need root here (rootless runc is not set up by these tests)"))
 	}
 	return path
 }
@@ -377,6 +376,8 @@ type ctrCheck struct {
 	// noChild: the command cannot be started, so tinit never reaches
 	// its pidfd probe.
 	noChild bool
+	// orphans: the check makes orphans with orphan.Spawn.
+	orphans bool
 	// during, when set, acts on the running container (signals).
 	during func(t *testing.T, c *container)
 	after  func(t *testing.T, c *container)
@@ -391,8 +392,9 @@ func ctrChecks() []ctrCheck {
 		{
 			name: "orphan storm",
 			// The helper exits 42 only once no zombie is left under tinit.
-			argv: func(string) []string { return ctrHelper("storm", "5000", "42") },
-			code: 42,
+			argv:    func(string) []string { return ctrHelper("storm", "5000", "42") },
+			code:    42,
+			orphans: true,
 		},
 		{
 			name: "daemons ignoring SIGTERM",
@@ -440,9 +442,11 @@ func ctrChecks() []ctrCheck {
 // runCtrChecks runs every check in a container with the given seccomp
 // profile; fallback says whether tinit must fall back to pids there.
 func runCtrChecks(t *testing.T, seccomp *specs.LinuxSeccomp, fallback bool) {
-	needOrphans(t)
 	for _, ck := range ctrChecks() {
 		t.Run(ck.name, func(t *testing.T) {
+			if ck.orphans {
+				needOrphans(t)
+			}
 			marker := newMarker(t)
 			c := runContainer(t, ctrConfig{argv: ck.argv(marker), seccomp: seccomp})
 			if ck.during != nil {
@@ -688,9 +692,7 @@ type podman struct {
 func newPodman(t *testing.T) (*podman, string) {
 	t.Helper()
 	bin, err := exec.LookPath("podman")
-	if err != nil {
-		t.Skip("podman not installed (make test installs it)")
-	}
+	testenv.Need(t, "podman", err)
 	// podman runs containers with runc here (see containers.conf).
 	needRunc(t)
 	_, testbin := containerBinaries(t)

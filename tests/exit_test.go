@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tinit-dev/tinit/internal/testenv"
 )
 
 // notExecutable writes a file that exists but cannot be executed.
@@ -87,9 +89,7 @@ func TestExitCodes(t *testing.T) {
 // that tinit's exit codes are the ones users of tini rely on.
 func TestExitCodesMatchTini(t *testing.T) {
 	tini, err := exec.LookPath("tini")
-	if err != nil {
-		t.Skip("tini is not installed (make test installs it): cannot compare")
-	}
+	testenv.Need(t, "tini", err)
 	for _, tt := range exitCases(t) {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(tini, append([]string{"-s", "--"}, tt.argv...)...)

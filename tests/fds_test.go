@@ -73,7 +73,9 @@ func TestInheritedPipeReachesEOF(t *testing.T) {
 			t.Fatal("tinit exited; the EOF proves nothing")
 		}
 		r.signal(15)
-		r.wait(10 * time.Second)
+		if code := r.wait(10 * time.Second); code != 143 {
+			t.Errorf("exit code %d, want 143 (the child dies of the forwarded SIGTERM)", code)
+		}
 	})
 }
 
@@ -95,7 +97,9 @@ func TestChildSignalState(t *testing.T) {
 		}
 		// Re-executing to clear the mask leaves no trace in the environment.
 		r = startCareless(t, m, []string{"env"})
-		r.wait(10 * time.Second)
+		if code := r.wait(10 * time.Second); code != 0 {
+			t.Errorf("env: exit code %d", code)
+		}
 		if strings.Contains(r.stdout.String(), "TINIT_REEXEC") {
 			t.Errorf("the child's environment has tinit's re-exec marker:\n%s", r.stdout.String())
 		}
@@ -106,13 +110,5 @@ func TestChildSignalState(t *testing.T) {
 // ignores signals first, with argv as the command.
 func startCareless(t *testing.T, m mode, argv []string) *run {
 	t.Helper()
-	args := []string{tinitBin}
-	if m.noPidfd {
-		args = append(args, "--no-pidfd")
-	}
-	if m.noCgroup {
-		args = append(args, "--no-cgroup")
-	}
-	args = append(append(args, "--"), argv...)
-	return start(t, mode{name: "direct", pid1: m.pid1}, spec{argv: helper("launch", args...), direct: true})
+	return start(t, m, spec{argv: argv, launch: []string{"careless"}})
 }

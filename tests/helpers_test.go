@@ -3,9 +3,11 @@ package tests
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -39,6 +41,10 @@ var helpers = map[string]func(args []string) int{
 	"leave":    helperLeave,
 	"pid1":     helperPid1,
 	"regroup":  helperRegroup,
+	"stay":     helperStay,
+	"chain":    helperChain,
+	"frozen":   helperFrozen,
+	"ids":      helperIDs,
 }
 
 // helperCall finds -helper=NAME in the arguments of the test binary.
@@ -120,16 +126,24 @@ func helperRecord(args []string) int {
 	return 1
 }
 
-// recordedSignals are the signals the record helper catches: the ones
-// tinit forwards, and some it must not (tinit's own business).
-var recordedSignals = []os.Signal{
-	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1,
-	syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGWINCH,
-	syscall.SIGCONT, syscall.SIGTSTP, syscall.Signal(37),
-	syscall.SIGABRT, syscall.SIGPIPE, syscall.SIGTTIN, syscall.SIGTTOU,
-	syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL,
-	syscall.SIGTRAP, syscall.SIGSYS,
-}
+// recordedSignals are the signals the record helper catches: every one
+// tinit forwards, and some it must not (tinit's own business). SIGURG, 32
+// and 34 the Go runtime keeps for itself; the C recorder (sigrec) sees them.
+var recordedSignals = func() []os.Signal {
+	sigs := []os.Signal{
+		syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1,
+		syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGWINCH,
+		syscall.SIGCONT, syscall.SIGTSTP, syscall.SIGXCPU, syscall.SIGXFSZ,
+		syscall.SIGVTALRM, syscall.SIGIO, syscall.SIGPWR,
+		syscall.SIGABRT, syscall.SIGPIPE, syscall.SIGTTIN, syscall.SIGTTOU,
+		syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL,
+		syscall.SIGTRAP, syscall.SIGSYS,
+	}
+	for s := 35; s <= 64; s++ {
+		sigs = append(sigs, syscall.Signal(s))
+	}
+	return sigs
+}()
 
 // storm N CODE: make N orphans, wait until tinit has reaped every one of
 // them (no zombie left under tinit), then exit CODE. If zombies remain after
@@ -210,7 +224,9 @@ func helperDaemons(args []string) int {
 	return code
 }
 
-// middle MARKER: start a sleeper, wait until it ignores SIGTERM, exit.
+// middle MARKER [KIND...]: start a sleeper with the same arguments, wait
+// until it has said "ok" (and, for the stop kinds, until it has stopped),
+// exit.
 func helperMiddle(args []string) int {
 	s := reexec("sleeper", args...)
 	out, _ := s.StdoutPipe()
@@ -221,18 +237,37 @@ func helperMiddle(args []string) int {
 	if n, _ := out.Read(b[:]); n != 2 {
 		return 4
 	}
+	if len(args) > 1 && strings.HasPrefix(args[1], "stop") {
+		for procState(s.Process.Pid) != "T" {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	return 0
 }
 
-// sleeper MARKER [busy|stop]: ignore SIGTERM, say "ok", then block
-// forever; with "busy", keep making orphans instead; with "stop", stop
-// itself with SIGSTOP.
+// sleeper MARKER [KIND [FILE]]: say "ok", then block forever ignoring
+// SIGTERM; with KIND
+//
+//	busy       keep making orphans instead of blocking
+//	stop       stop itself with SIGSTOP
+//	stop-term  stop itself, but do not ignore SIGTERM: once continued,
+//	           write "SIGTERM" to FILE and exit 0
+//	term       on SIGTERM, write "SIGTERM" to FILE and go on blocking
 func helperSleeper(args []string) int {
-	signal.Ignore(syscall.SIGTERM)
+	kind := ""
+	if len(args) > 1 {
+		kind = args[1]
+	}
+	terms := make(chan os.Signal, 1)
+	if kind == "stop-term" || kind == "term" {
+		signal.Notify(terms, syscall.SIGTERM)
+	} else {
+		signal.Ignore(syscall.SIGTERM)
+	}
 	os.Stdout.WriteString("ok")
 	os.Stdout.Close()
-	switch {
-	case len(args) > 1 && args[1] == "busy":
+	switch kind {
+	case "busy":
 		for {
 			if middle, err := orphan.Spawn(); err == nil {
 				var ws unix.WaitStatus
@@ -240,20 +275,35 @@ func helperSleeper(args []string) int {
 			}
 			time.Sleep(time.Millisecond)
 		}
-	case len(args) > 1 && args[1] == "stop":
+	case "stop":
 		syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+	case "stop-term":
+		syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		<-terms
+		os.WriteFile(args[2], []byte("SIGTERM\n"), 0o644)
+		return 0
+	case "term":
+		<-terms
+		os.WriteFile(args[2], []byte("SIGTERM\n"), 0o644)
 	}
 	blockForever()
 	return 0
 }
 
-// stubborn [MARKER]: ignore SIGTERM and SIGINT, start a stubborn grandchild
-// in the same group, say "ready", block forever.
+// stubborn MARKER [leaf]: ignore SIGTERM and SIGINT, start a stubborn
+// grandchild in the same group (with the marker too, so that a test can
+// see the whole tree gone), say "ready", block forever.
 func helperStubborn(args []string) int {
 	signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
-	if len(args) == 0 || args[0] != "leaf" {
-		if err := reexec("stubborn", "leaf").Start(); err != nil {
+	if len(args) < 2 || args[1] != "leaf" {
+		leaf := reexec("stubborn", args[0], "leaf")
+		out, _ := leaf.StdoutPipe()
+		if err := leaf.Start(); err != nil {
 			return 3
+		}
+		var b [6]byte
+		if _, err := io.ReadFull(out, b[:]); err != nil {
+			return 4
 		}
 	}
 	os.Stdout.WriteString("ready\n")
@@ -292,19 +342,65 @@ func helperCloseFd3(args []string) int {
 	return 0
 }
 
-// launch TINIT ARGS...: exec tinit with SIGTERM and SIGUSR1 blocked and
-// SIGINT, SIGQUIT, SIGPIPE, SIGUSR2 and SIGTTOU ignored, as a careless
-// parent might start it.
+// launch OPTION... -- ARGV...: exec ARGV (tinit, usually) the way a
+// careless or hostile parent might start it. Options:
+//
+//	careless        SIGTERM and SIGUSR1 blocked; SIGINT, SIGQUIT, SIGPIPE,
+//	                SIGUSR2 and SIGTTOU ignored
+//	ignore-chld     SIGCHLD ignored
+//	deny=NAME=ERRNO the system call NAME fails with ERRNO (see denials)
+//	close=FD,...    these descriptors closed
+//	nofile=N        RLIMIT_NOFILE soft and hard limit N
 func helperLaunch(args []string) int {
-	signal.Ignore(syscall.SIGINT, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGUSR2, syscall.SIGTTOU)
-	runtime.LockOSThread()
-	var set unix.Sigset_t
-	set.Val[0] = 1<<(unix.SIGTERM-1) | 1<<(unix.SIGUSR1-1)
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
-		return 3
+	i := slices.Index(args, "--")
+	if i < 0 || i == len(args)-1 {
+		fmt.Fprintln(os.Stderr, "launch: want OPTIONS -- ARGV")
+		return 2
 	}
-	err := unix.Exec(args[0], args, os.Environ())
-	fmt.Println("exec:", err)
+	opts, argv := args[:i], args[i+1:]
+	runtime.LockOSThread()
+	var rules []string
+	var closing []int
+	for _, o := range opts {
+		name, value, _ := strings.Cut(o, "=")
+		switch name {
+		case "careless":
+			signal.Ignore(syscall.SIGINT, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGUSR2, syscall.SIGTTOU)
+			var set unix.Sigset_t
+			set.Val[0] = 1<<(unix.SIGTERM-1) | 1<<(unix.SIGUSR1-1)
+			if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+				return 3
+			}
+		case "ignore-chld":
+			signal.Ignore(syscall.SIGCHLD)
+		case "deny":
+			rules = append(rules, value)
+		case "close":
+			for _, f := range strings.Split(value, ",") {
+				closing = append(closing, atoi(f))
+			}
+		case "nofile":
+			n := uint64(atoi(value))
+			if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: n, Max: n}); err != nil {
+				fmt.Fprintln(os.Stderr, "launch: setrlimit:", err)
+				return 3
+			}
+		default:
+			fmt.Fprintf(os.Stderr, "launch: unknown option %q\n", o)
+			return 2
+		}
+	}
+	if len(rules) > 0 {
+		if err := installFilter(rules); err != nil {
+			fmt.Fprintln(os.Stderr, "launch:", err)
+			return 3
+		}
+	}
+	for _, fd := range closing {
+		unix.Close(fd)
+	}
+	err := unix.Exec(argv[0], argv, os.Environ())
+	fmt.Fprintln(os.Stderr, "launch: exec:", err)
 	return 4
 }
 
@@ -315,14 +411,91 @@ func helperSleepFor(args []string) int {
 	return 0
 }
 
-// leave MARKER KIND: leave one daemon that ignores SIGTERM (see sleeper for
-// KIND: busy, stop), then exit 0.
+// leave MARKER KIND [FILE]: leave one daemon (see sleeper for KIND and
+// FILE), then exit 0.
 func helperLeave(args []string) int {
 	mid := reexec("middle", args...)
 	mid.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := mid.Run(); err != nil {
 		return 3
 	}
+	return 0
+}
+
+// stay MARKER KIND [FILE]: like leave, but the daemon stays in this
+// process's group and session.
+func helperStay(args []string) int {
+	if err := reexec("middle", args...).Run(); err != nil {
+		return 3
+	}
+	return 0
+}
+
+// chain MARKER N: start a fork-and-exit chain of N links (orphan.Chain),
+// wait for its first link, exit 0. The links carry the marker in their
+// command line, as copies of this process.
+func helperChain(args []string) int {
+	first, err := orphan.Chain(atoi(args[1]))
+	if err != nil {
+		fmt.Println("chain:", err)
+		return 3
+	}
+	var ws unix.WaitStatus
+	unix.Wait4(first, &ws, 0, nil)
+	return 0
+}
+
+// frozen MARKER DIR: leave a daemon (as leave does) in the cgroup v1
+// freezer group DIR, freeze the group and exit 0 once it is frozen. A
+// frozen task cannot act on SIGKILL until thawed: an unkillable leftover.
+func helperFrozen(args []string) int {
+	dir := args[1]
+	join := func(group string) error {
+		return os.WriteFile(group+"/cgroup.procs", []byte(strconv.Itoa(os.Getpid())), 0o644)
+	}
+	if err := join(dir); err != nil {
+		fmt.Println("join freezer group:", err)
+		return 3
+	}
+	mid := reexec("middle", args[0])
+	mid.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := mid.Run(); err != nil {
+		return 3
+	}
+	if err := join(filepath.Dir(dir)); err != nil {
+		fmt.Println("leave freezer group:", err)
+		return 3
+	}
+	if err := os.WriteFile(dir+"/freezer.state", []byte("FROZEN"), 0o644); err != nil {
+		fmt.Println("freeze:", err)
+		return 3
+	}
+	for {
+		b, _ := os.ReadFile(dir + "/freezer.state")
+		if strings.TrimSpace(string(b)) == "FROZEN" {
+			return 0
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// ids [FILE]: print "PID PGID SID FOREGROUND", the last the foreground
+// process group of the terminal on stdin, or -1 without one, to stdout or
+// FILE.
+func helperIDs(args []string) int {
+	sid, _ := unix.Getsid(0)
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	if err != nil {
+		fg = -1
+	}
+	line := fmt.Sprintln(os.Getpid(), syscall.Getpgrp(), sid, fg)
+	if len(args) > 0 {
+		if err := os.WriteFile(args[0], []byte(line), 0o644); err != nil {
+			return 3
+		}
+		return 0
+	}
+	os.Stdout.WriteString(line)
 	return 0
 }
 

@@ -8,6 +8,7 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinit-dev/tinit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,6 +29,9 @@ var tinitBin string
 
 // pid1Err says why PID 1 mode cannot run here, if it cannot.
 var pid1Err error
+
+// workDir holds what the tests build once (tinit, the C recorder).
+var workDir string
 
 func TestMain(m *testing.M) {
 	if name, args, ok := helperCall(os.Args[1:]); ok {
@@ -40,6 +45,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	workDir = dir
 	tinitBin, err = buildTinit(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -108,8 +114,8 @@ func modeNamed(name string) mode {
 func forEachMode(t *testing.T, f func(t *testing.T, m mode)) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			if m.pid1 && pid1Err != nil {
-				t.Skipf("PID 1 mode unavailable: %v", pid1Err)
+			if m.pid1 {
+				testenv.Need(t, "pid1", pid1Err)
 			}
 			f(t, m)
 		})
@@ -154,9 +160,12 @@ type spec struct {
 	extra  []*os.File
 	stdin  *os.File
 	expect []string // substrings allowed at error level in stderr
-	// direct runs argv itself (as PID 1 in PID 1 mode) instead of tinit
-	// with argv as its command; argv then starts tinit somehow.
-	direct bool
+	// launch, when set, starts tinit through the launch helper with these
+	// options (signals blocked or ignored, system calls denied, ...).
+	launch []string
+	// ctty makes tinit the leader of a new session with stdin, a
+	// terminal, as its controlling terminal.
+	ctty bool
 }
 
 // helper returns the argv that runs the named helper of this test binary.
@@ -174,8 +183,8 @@ func start(t *testing.T, m mode, s spec) *run {
 		argv = append(argv, "--no-cgroup")
 	}
 	argv = append(append(argv, "--"), s.argv...)
-	if s.direct {
-		argv = s.argv
+	if s.launch != nil {
+		argv = helper("launch", append(append(append([]string{}, s.launch...), "--"), argv...)...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	if m.pid1 {
@@ -183,6 +192,12 @@ func start(t *testing.T, m mode, s spec) *run {
 	}
 	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdin, cmd.ExtraFiles = s.stdin, s.extra
+	if s.ctty {
+		if cmd.SysProcAttr == nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{}
+		}
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+	}
 	r := launch(t, m, cmd, false)
 	t.Cleanup(func() { r.checkLog(s.expect) })
 	return r
@@ -256,20 +271,53 @@ func (r *run) tinitPid() int {
 
 // firstChild waits for pid to have a child and returns it.
 func (r *run) firstChild(pid int) int {
+	return childOf(r.t, pid)
+}
+
+// childOf waits for pid to have exactly one child and returns it.
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
 	var child int
-	waitFor(r.t, 10*time.Second, fmt.Sprintf("process %d to start its child", pid), func() bool {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-		if err != nil {
+	waitFor(t, 10*time.Second, fmt.Sprintf("process %d to have a child", pid), func() bool {
+		c := childrenOf(pid)
+		if len(c) != 1 {
 			return false
 		}
-		f := strings.Fields(string(b))
-		if len(f) == 0 {
-			return false
-		}
-		child, _ = strconv.Atoi(f[0])
-		return child > 0
+		child = c[0]
+		return true
 	})
 	return child
+}
+
+// childrenOf lists the live children of pid, found by their parent pid
+// (a process's task/*/children lists only what each thread forked).
+func childrenOf(pid int) []int {
+	var out []int
+	for p, pp := range parents() {
+		if pp == pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parents maps every live process of the machine to its parent.
+func parents() map[int]int {
+	parent := map[int]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if i := bytes.LastIndexByte(st, ')'); err == nil && i > 0 && !isZombie(st) {
+			if f := strings.Fields(string(st[i+1:])); len(f) > 1 {
+				parent[p], _ = strconv.Atoi(f[1])
+			}
+		}
+	}
+	return parent
 }
 
 func (r *run) signal(sig syscall.Signal) {
@@ -308,6 +356,46 @@ func (r *run) waitOutput(want string, timeout time.Duration) {
 	})
 }
 
+// entry is one JSON line of tinit's log.
+type entry map[string]any
+
+// str returns the string field key, "" if absent.
+func (e entry) str(key string) string { s, _ := e[key].(string); return s }
+
+// num returns the number field key, -1 if absent.
+func (e entry) num(key string) float64 {
+	if n, ok := e[key].(float64); ok {
+		return n
+	}
+	return -1
+}
+
+// flag returns the boolean field key and whether it is there.
+func (e entry) flag(key string) (value, ok bool) { value, ok = e[key].(bool); return value, ok }
+
+// logEntries returns the lines of a JSON log whose message is msg ("" for
+// every line); anything that is not a JSON object is ignored.
+func logEntries(stderr, msg string) []entry {
+	var out []entry
+	for _, line := range strings.Split(stderr, "\n") {
+		var e entry
+		if json.Unmarshal([]byte(line), &e) == nil && e != nil && (msg == "" || e.str("message") == msg) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// logs returns tinit's log lines with message msg.
+func (r *run) logs(msg string) []entry { return logEntries(r.stderr.String(), msg) }
+
+// waitLog waits until tinit has logged msg and returns the first such line.
+func (r *run) waitLog(msg string, timeout time.Duration) entry {
+	r.t.Helper()
+	waitFor(r.t, timeout, fmt.Sprintf("tinit to log %q", msg), func() bool { return len(r.logs(msg)) > 0 })
+	return r.logs(msg)[0]
+}
+
 // checkLog fails the test for every error-level line tinit logged, unless
 // it contains one of the expected substrings: an error means tinit itself
 // misbehaved (a double close, a lost status).
@@ -330,20 +418,7 @@ func (r *run) checkLog(expect []string) {
 
 // killTree SIGKILLs pid and everything below it, after a failed test.
 func killTree(pid int) {
-	parent := map[int]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if i := bytes.LastIndexByte(st, ')'); err == nil && i > 0 {
-			if f := strings.Fields(string(st[i+1:])); len(f) > 1 {
-				parent[p], _ = strconv.Atoi(f[1])
-			}
-		}
-	}
+	parent := parents()
 	doomed := map[int]bool{pid: true}
 	for changed := true; changed; {
 		changed = false
@@ -387,6 +462,18 @@ func marked(marker string) []int {
 		b, err := os.ReadFile(dir + "/cmdline")
 		return err == nil && bytes.Contains(b, []byte(marker))
 	})
+}
+
+// marked lists, as marked does, the processes that carry marker, tinit
+// itself aside (its command line holds the command's).
+func (r *run) marked(marker string) []int {
+	var out []int
+	for _, p := range marked(marker) {
+		if p != r.tinitPid() {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // byName lists the live processes whose command name is name.

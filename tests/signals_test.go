@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tinit-dev/tinit/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // recorded reads the signal numbers a record helper wrote to file.
@@ -39,15 +42,25 @@ func (r *run) waitClaimed() {
 	})
 }
 
-// TestForwardedSignalsReachChild sends tinit every signal a user would
-// send and checks that the child, and by default the rest of its process
-// group, records each one.
-func TestForwardedSignalsReachChild(t *testing.T) {
-	sent := []syscall.Signal{
+// forwarded are the signals the README says tinit forwards, in the order
+// the tests send them (SIGINT and SIGTERM, which end the recorder, aside).
+var forwarded = func() []syscall.Signal {
+	sigs := []syscall.Signal{
 		syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
-		syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGALRM, syscall.SIGTSTP,
-		syscall.Signal(37), // SIGRTMIN+3
+		syscall.SIGALRM, syscall.SIGCONT, syscall.SIGTSTP, syscall.SIGXCPU,
+		syscall.SIGXFSZ, syscall.SIGVTALRM, syscall.SIGWINCH, syscall.SIGIO,
+		syscall.SIGPWR,
 	}
+	for s := 35; s <= 64; s++ { // SIGRTMIN+1 to SIGRTMAX, as the C library counts
+		sigs = append(sigs, syscall.Signal(s))
+	}
+	return sigs
+}()
+
+// TestForwardedSignalsReachChild sends tinit every signal the README says
+// it forwards and checks that the child, and by default the rest of its
+// process group, records each one.
+func TestForwardedSignalsReachChild(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		for _, stop := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			t.Run("then "+stop.String(), func(t *testing.T) {
@@ -55,7 +68,7 @@ func TestForwardedSignalsReachChild(t *testing.T) {
 				r := start(t, m, spec{flags: []string{"-vv"}, argv: helper("record", file, "child")})
 				r.waitOutput("ready", 10*time.Second)
 				r.waitClaimed()
-				for _, sig := range append(sent, stop) {
+				for _, sig := range append(forwarded, stop) {
 					r.signal(sig)
 					waitRecorded(t, file, sig)
 					waitRecorded(t, file+".child", sig)
@@ -69,7 +82,8 @@ func TestForwardedSignalsReachChild(t *testing.T) {
 }
 
 // TestSingleChild checks that -c reaches the child but not the rest of its
-// group.
+// group. The child's child must be seen to record signals all the same: it
+// gets SIGTERM as a leftover once the child has exited.
 func TestSingleChild(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		file := filepath.Join(t.TempDir(), "signals")
@@ -78,11 +92,20 @@ func TestSingleChild(t *testing.T) {
 		r.waitClaimed()
 		r.signal(syscall.SIGUSR1)
 		waitRecorded(t, file, syscall.SIGUSR1)
+		if fw := r.logs("forwarded"); len(fw) != 1 || fw[0].str("signal") != "SIGUSR1" {
+			t.Errorf("want one forwarded line for SIGUSR1, got %v", fw)
+		} else if group, _ := fw[0].flag("group"); group {
+			t.Errorf("with -c, SIGUSR1 was forwarded to the group: %v", fw[0])
+		}
 		r.signal(syscall.SIGTERM)
-		r.wait(10 * time.Second)
-		// The child's child is a leftover once the child exits, and gets
-		// SIGTERM then; it must never have seen SIGUSR1.
-		if got := recorded(file + ".child"); slices.Contains(got, syscall.SIGUSR1) {
+		if code := r.wait(10 * time.Second); code != 0 {
+			t.Errorf("exit code %d, want 0 (the child exits 0 on SIGTERM)", code)
+		}
+		got := recorded(file + ".child")
+		if !slices.Contains(got, syscall.SIGTERM) {
+			t.Fatalf("the child's own child recorded %v, want SIGTERM (sent to leftovers): it cannot show what it missed", got)
+		}
+		if slices.Contains(got, syscall.SIGUSR1) {
 			t.Errorf("the child's own child received %v; with -c SIGUSR1 should reach the child alone", got)
 		}
 	})
@@ -106,27 +129,35 @@ func TestChildLeftItsGroup(t *testing.T) {
 }
 
 // TestSecondStopSignalEscalates: a child that ignores SIGTERM gets it
-// forwarded; a second SIGTERM kills the whole tree at once, without waiting
-// for the grace period.
+// forwarded (it records it, and so does its own child); a second SIGTERM
+// or SIGINT kills the whole tree at once, without waiting for the grace
+// period.
 func TestSecondStopSignalEscalates(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		for _, second := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 			t.Run("second "+second.String(), func(t *testing.T) {
 				marker := newMarker(t)
-				r := start(t, m, spec{flags: []string{"--grace", "60s"}, argv: helper("stubborn", marker)})
+				file := filepath.Join(t.TempDir(), "signals")
+				r := start(t, m, spec{flags: []string{"-vv", "--grace", "60s"}, argv: sigrec(t, file, "child", "keep", marker)})
 				r.waitOutput("ready", 10*time.Second)
 				r.signal(syscall.SIGTERM)
-				time.Sleep(200 * time.Millisecond) // long enough for a forwarded signal to act
+				waitRecorded(t, file, syscall.SIGTERM)
+				waitRecorded(t, file+".child", syscall.SIGTERM)
 				if r.exited() {
 					t.Fatal("tinit exited after one SIGTERM although the child ignores it")
 				}
-				began := time.Now()
+				if left := r.marked(marker); len(left) != 2 {
+					t.Fatalf("want the child and its child running after one SIGTERM, found %v", left)
+				}
 				r.signal(second)
-				if code := r.wait(5 * time.Second); code != 137 {
+				if code := r.wait(10 * time.Second); code != 137 {
 					t.Errorf("exit code %d, want 137 (main child killed by SIGKILL)", code)
 				}
-				if d := time.Since(began); d > 3*time.Second {
-					t.Errorf("escalation took %v", d)
+				if esc := r.logs("second stop signal; killing every process"); len(esc) != 1 || esc[0].str("signal") != unixName(second) {
+					t.Errorf("want one escalation line for %v, got %v", second, esc)
+				}
+				if len(r.logs("grace period over; sending SIGKILL")) != 0 {
+					t.Error("tinit waited for the grace period instead of escalating")
 				}
 				if left := marked(marker); len(left) != 0 {
 					t.Errorf("processes survived: %v", left)
@@ -136,25 +167,33 @@ func TestSecondStopSignalEscalates(t *testing.T) {
 	})
 }
 
+// unixName is a signal's name as tinit logs it ("SIGTERM").
+func unixName(sig syscall.Signal) string { return unix.SignalName(sig) }
+
 // TestStopSignalDuringGraceEscalates: once the main child is gone and
-// leftovers are in their grace period, SIGTERM ends the wait at once.
+// leftovers are in their grace period, SIGTERM or SIGINT ends the wait at
+// once.
 func TestStopSignalDuringGraceEscalates(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
-		marker := newMarker(t)
-		r := start(t, m, spec{flags: []string{"-v", "--grace", "60s"}, argv: helper("daemons", "3", marker, "5")})
-		waitFor(t, 20*time.Second, "tinit to report the main child's exit", func() bool {
-			return strings.Contains(r.stderr.String(), "main child exited")
-		})
-		began := time.Now()
-		r.signal(syscall.SIGTERM)
-		if code := r.wait(5 * time.Second); code != 5 {
-			t.Errorf("exit code %d, want the main child's 5", code)
-		}
-		if d := time.Since(began); d > 3*time.Second {
-			t.Errorf("took %v after SIGTERM", d)
-		}
-		if left := marked(marker); len(left) != 0 {
-			t.Errorf("processes survived: %v", left)
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+			t.Run(sig.String(), func(t *testing.T) {
+				marker := newMarker(t)
+				r := start(t, m, spec{flags: []string{"-v", "--grace", "60s"}, argv: helper("daemons", "3", marker, "5")})
+				r.waitLog("sent SIGTERM to leftovers", 20*time.Second)
+				r.signal(sig)
+				if code := r.wait(10 * time.Second); code != 5 {
+					t.Errorf("exit code %d, want the main child's 5", code)
+				}
+				if esc := r.logs("second stop signal; killing every process"); len(esc) != 1 || esc[0].str("signal") != unixName(sig) {
+					t.Errorf("want one escalation line for %v, got %v", sig, esc)
+				}
+				if len(r.logs("grace period over; sending SIGKILL")) != 0 {
+					t.Error("tinit waited for the grace period instead of escalating")
+				}
+				if left := marked(marker); len(left) != 0 {
+					t.Errorf("processes survived: %v", left)
+				}
+			})
 		}
 	})
 }
@@ -198,9 +237,7 @@ func TestSleep(t *testing.T) {
 // default.
 func TestBackgroundSIGINTStopsGoTest(t *testing.T) {
 	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH")
-	}
+	testenv.Need(t, "go", err)
 	// The premise: a non-interactive shell starts background jobs with
 	// SIGINT ignored (POSIX), and tinit inherits that.
 	out, err := exec.Command("sh", "-c", "grep SigIgn /proc/self/status & wait").Output()
@@ -215,8 +252,8 @@ func TestBackgroundSIGINTStopsGoTest(t *testing.T) {
 				name = m.name + "/single-child"
 			}
 			t.Run(name, func(t *testing.T) {
-				if m.pid1 && pid1Err != nil {
-					t.Skipf("PID 1 mode unavailable: %v", pid1Err)
+				if m.pid1 {
+					testenv.Need(t, "pid1", pid1Err)
 				}
 				os.Remove(started)
 				r := startInBackground(t, m, single, dir, goBin, started)
@@ -226,12 +263,22 @@ func TestBackgroundSIGINTStopsGoTest(t *testing.T) {
 				})
 				r.signal(syscall.SIGINT)
 				if single {
-					time.Sleep(3 * time.Second)
-					if r.exited() {
-						t.Fatal("with -c, SIGINT to tinit stopped go test; expected cmd/go to ignore it")
+					// cmd/go ignores the SIGINT; the test binary never
+					// gets it. Proof: when SIGHUP (forwarded to cmd/go
+					// alone, which dies of it) ends the run, the test
+					// binary is still there to be named as a leftover.
+					r.waitLog("forwarded", 10*time.Second)
+					r.signal(syscall.SIGHUP)
+					if code := r.wait(20 * time.Second); code != 129 {
+						t.Errorf("exit code %d, want 129 (cmd/go killed by the forwarded SIGHUP)", code)
 					}
-					r.signal(syscall.SIGTERM) // forwarded; escalates to SIGKILL of the tree
-					r.wait(10 * time.Second)
+					found := false
+					for _, l := range r.logs("leftover process") {
+						found = found || strings.Contains(l.str("cmdline"), "sleepy.test")
+					}
+					if !found {
+						t.Errorf("with -c the test binary was not left running after SIGINT; leftovers: %v", r.logs("leftover process"))
+					}
 					return
 				}
 				code := r.wait(10 * time.Second)
@@ -252,7 +299,7 @@ func startInBackground(t *testing.T, m mode, single bool, dir, goBin, started st
 	t.Helper()
 	flags := []string{"--grace", "1s"}
 	if single {
-		flags = append(flags, "-c")
+		flags = append(flags, "-c", "-vv")
 	}
 	argv := []string{goBin, "test", "-count=1", "-run", "TestSleep", "."}
 	tinit := append(append([]string{tinitBin}, flags...), "--")
@@ -274,29 +321,46 @@ func killByName(name string) {
 	}
 }
 
+// neverForwarded are the signals tinit must neither forward nor die or
+// stop of (see the README).
+var neverForwarded = []syscall.Signal{
+	syscall.SIGABRT, syscall.SIGPIPE, syscall.SIGSTKFLT, syscall.SIGTTIN,
+	syscall.SIGTTOU, syscall.Signal(32), syscall.Signal(33), syscall.Signal(34),
+	syscall.SIGURG, syscall.SIGPROF, syscall.SIGCHLD, syscall.SIGSEGV,
+	syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS,
+}
+
 // TestUnforwardedSignalsAreHarmless sends tinit the signals it does not
-// forward: none may end or stop it, and none may reach the child.
+// forward: none may end or stop it, and none may reach the child, a C
+// recorder that sees every signal (its own child is shown to record each
+// one when sent directly).
 func TestUnforwardedSignalsAreHarmless(t *testing.T) {
-	harmless := []syscall.Signal{
-		syscall.SIGABRT, syscall.SIGPIPE, syscall.SIGSTKFLT, syscall.SIGTTIN,
-		syscall.SIGTTOU, syscall.Signal(32), syscall.Signal(34), syscall.SIGURG,
-		syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL,
-		syscall.SIGTRAP, syscall.SIGSYS,
-	}
 	forEachMode(t, func(t *testing.T, m mode) {
 		file := filepath.Join(t.TempDir(), "signals")
-		r := start(t, m, spec{flags: []string{"-vv"}, argv: helper("record", file)})
+		r := start(t, m, spec{flags: []string{"-vv"}, argv: sigrec(t, file, "child")})
 		r.waitOutput("ready", 10*time.Second)
 		r.waitClaimed()
-		for _, sig := range harmless {
+		var bits uint64
+		for _, sig := range neverForwarded {
 			r.signal(sig)
+			bits |= sigBit(sig)
 		}
-		time.Sleep(200 * time.Millisecond) // time for a signal to act
+		// Every one has been taken (handled, or dropped at once as
+		// ignored) when none is pending any more.
+		waitFor(t, 10*time.Second, "tinit to take the signals", func() bool {
+			p, err := pendingSignals(r.tinitPid())
+			return err == nil && p&bits == 0
+		})
 		if r.exited() {
 			t.Fatalf("tinit exited (code %d) after signals it should ignore; stderr:\n%s", r.code, r.stderr.String())
 		}
 		if st := procState(r.tinitPid()); st != "S" && st != "R" {
 			t.Errorf("tinit is in state %q after the signals, want running or sleeping", st)
+		}
+		grandchild := childOf(t, childOf(t, r.tinitPid()))
+		for _, sig := range neverForwarded { // the recorder sees each one
+			syscall.Kill(grandchild, sig)
+			waitRecorded(t, file+".child", sig)
 		}
 		r.signal(syscall.SIGUSR1) // still forwarding
 		waitRecorded(t, file, syscall.SIGUSR1)
@@ -305,9 +369,12 @@ func TestUnforwardedSignalsAreHarmless(t *testing.T) {
 			t.Errorf("exit code %d, want 0", code)
 		}
 		for _, sig := range recorded(file) {
-			if slices.Contains(harmless, sig) {
+			if slices.Contains(neverForwarded, sig) {
 				t.Errorf("the child received %v", sig)
 			}
+		}
+		if fw := r.logs("forwarded"); len(fw) != 2 {
+			t.Errorf("want SIGUSR1 and SIGTERM forwarded, nothing else; got %v", fw)
 		}
 	})
 }

@@ -1,7 +1,9 @@
 // Package orphan makes orphans quickly, for tests and benchmarks of a
 // reaper. Spawn forks a middle process which forks one grandchild and exits
 // at once; the grandchild exits at once too and is reparented, alive or as a
-// zombie, to the nearest subreaper or PID 1, which must reap it.
+// zombie, to the nearest subreaper or PID 1, which must reap it. Chain
+// starts the hardest leftover to end by walking /proc: a fork-and-exit
+// chain, one live process at a time.
 //
 // Forking a multi-threaded Go process without exec is only safe if the
 // copies never run Go code, so the fork and both exits are done in
@@ -25,6 +27,23 @@ func Spawn() (middle int, err error) {
 		return 0, ErrUnsupported
 	}
 	pid, errno := spawn()
+	if errno != 0 {
+		return 0, syscall.Errno(errno)
+	}
+	return int(pid), nil
+}
+
+// Chain forks the first link of a fork-and-exit chain and returns its pid;
+// the caller must wait for it. Each link forks the next and exits at once,
+// so one process of the chain lives at a time, for a few hundred
+// microseconds, each a new orphan; the last of generations links just
+// exits. Every signal is blocked in the chain: SIGTERM and the like are
+// ignored, SIGSTOP and SIGKILL still act.
+func Chain(generations int) (first int, err error) {
+	if !supported {
+		return 0, ErrUnsupported
+	}
+	pid, errno := chain(int64(generations))
 	if errno != 0 {
 		return 0, syscall.Errno(errno)
 	}

@@ -2,5 +2,6 @@ package orphan
 
 const supported = true
 
-// spawn is implemented in orphan_amd64.s.
+// spawn and chain are implemented in orphan_amd64.s.
 func spawn() (pid int64, errno int64)
+func chain(generations int64) (pid int64, errno int64)

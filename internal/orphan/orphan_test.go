@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/tinit-dev/tinit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -12,11 +13,9 @@ import (
 // subreaper: the caller then reaps two processes, the middle and the orphan.
 func TestSpawnLeavesOrphan(t *testing.T) {
 	if !supported {
-		t.Skip("orphan.Spawn is implemented for amd64 only")
+		testenv.Need(t, "orphans", ErrUnsupported)
 	}
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Skipf("cannot become a child subreaper: %v", err)
-	}
+	testenv.Need(t, "subreaper", unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 	const n = 50
@@ -42,5 +41,35 @@ func TestSpawnLeavesOrphan(t *testing.T) {
 	}
 	if reaped != 2*n {
 		t.Errorf("reaped %d processes, want %d (middle and orphan each)", reaped, 2*n)
+	}
+}
+
+// TestChain checks that a chain of N links leaves N orphans behind it, one
+// after the other, each a child of the subreaper once its parent exited.
+func TestChain(t *testing.T) {
+	if !supported {
+		testenv.Need(t, "orphans", ErrUnsupported)
+	}
+	testenv.Need(t, "subreaper", unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+	const n = 200
+	if _, err := Chain(n); err != nil {
+		t.Fatalf("Chain(%d) = %v", n, err)
+	}
+	reaped := 0
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.ECHILD) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("wait4: %v", err)
+		}
+		reaped++
+	}
+	if reaped != n {
+		t.Errorf("reaped %d links, want %d", reaped, n)
 	}
 }
