@@ -14,7 +14,7 @@ DEB_PACKAGES := tini dumb-init catatonit runc podman gcc util-linux
 # internal/testenv); `make test` prints the list at the end.
 export TINIT_TEST_SKIPLOG := $(CURDIR)/bin/skipped.txt
 
-.PHONY: all build test skipped race integration lint fuzz bench bench-quick bench-smoke demo image deps clean help
+.PHONY: all build test soak skipped race integration lint fuzz bench bench-quick bench-smoke demo image deps clean help
 
 all: build
 
@@ -24,7 +24,7 @@ build: ## build the static binary bin/tinit
 test: ## everything: lint, unit tests with -race, tests of the built binary, a benchmark smoke run; no skips allowed
 	@mkdir -p bin && rm -f $(TINIT_TEST_SKIPLOG)
 	$(MAKE) --no-print-directory deps lint build
-	TINIT_TEST_STRICT=1 $(MAKE) --no-print-directory race integration bench-smoke
+	TINIT_TEST_STRICT=1 $(MAKE) --no-print-directory race integration soak bench-smoke
 	@$(MAKE) --no-print-directory skipped
 
 skipped: ## list the tests the last run skipped for a missing capability, and why
@@ -36,6 +36,9 @@ race: ## unit tests of every package with the race detector
 
 integration: build ## tests of bin/tinit as PID 1, as a subreaper and in containers
 	TINIT_BIN=$(CURDIR)/bin/tinit $(GO) test -count=1 -timeout 15m ./tests
+
+soak: build ## long runs: 100 fork-and-exit chains ended per mode without a cgroup (under two minutes)
+	TINIT_BIN=$(CURDIR)/bin/tinit TINIT_SOAK=1 $(GO) test -count=1 -timeout 10m -run '^TestForkChainSoak$$' ./tests
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

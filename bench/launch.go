@@ -64,6 +64,11 @@ type run struct {
 // argv as PID 1. Pdeathsig kills it if the harness dies, and with it, in
 // pid1 mode, the whole namespace.
 func (e *env) launch(argv []string, m mode) (*run, error) {
+	return e.launchEnv(argv, m, nil)
+}
+
+// launchEnv is launch with extra environment variables for the init.
+func (e *env) launchEnv(argv []string, m mode, extra []string) (*run, error) {
 	path, args := argv[0], argv
 	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if m == pid1 {
@@ -83,7 +88,7 @@ func (e *env) launch(argv []string, m mode) (*run, error) {
 	r := &run{lines: make(chan string, 16), exited: make(chan struct{}), pipe: pr,
 		stderr: os.NewFile(uintptr(errFd), "stderr")}
 	dn := e.devnull.Fd()
-	attr := &syscall.ProcAttr{Env: e.environ, Sys: sys,
+	attr := &syscall.ProcAttr{Env: append(append([]string{}, e.environ...), extra...), Sys: sys,
 		Files: []uintptr{dn, dn, uintptr(errFd), pw.Fd()}}
 	r.pid, err = syscall.ForkExec(path, args, attr)
 	if err != nil {

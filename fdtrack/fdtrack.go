@@ -167,6 +167,20 @@ func (r *Registry) Open(path string, flags int) (Token, error) {
 	return r.add(fd, path), nil
 }
 
+// OpenAt opens name relative to the directory dir names, with flags plus
+// O_CLOEXEC, and registers the result. A stale dir opens nothing.
+func (r *Registry) OpenAt(dir Token, name string, flags int) (Token, error) {
+	dfd, err := r.Fd(dir)
+	if err != nil {
+		return Token{}, err
+	}
+	fd, err := unix.Openat(dfd, name, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return Token{}, fmt.Errorf("open %s: %w", name, err)
+	}
+	return r.add(fd, name), nil
+}
+
 // PidfdOpen opens a pidfd for pid and registers it. pidfd_open(2) always
 // sets close-on-exec.
 func (r *Registry) PidfdOpen(pid int) (Token, error) {

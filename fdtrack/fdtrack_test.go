@@ -226,7 +226,18 @@ func TestOpenedDescriptorsAreCloseOnExec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tok := range []Token{a, rd, wr, p} {
+	dir, err := r.Open("/dev", unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := r.OpenAt(dir, "null", unix.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.OpenAt(Token{}, "null", unix.O_RDONLY); !errors.Is(err, ErrStaleToken) {
+		t.Errorf("OpenAt through a stale directory token = %v, want ErrStaleToken", err)
+	}
+	for _, tok := range []Token{a, rd, wr, p, dir, at} {
 		fd, err := r.Fd(tok)
 		if err != nil {
 			t.Fatal(err)
@@ -236,10 +247,10 @@ func TestOpenedDescriptorsAreCloseOnExec(t *testing.T) {
 			t.Errorf("fd %d (%v) is not close-on-exec", fd, tok)
 		}
 	}
-	if got := len(r.Live()); got != 4 {
-		t.Errorf("Live() has %d entries, want 4", got)
+	if got := len(r.Live()); got != 6 {
+		t.Errorf("Live() has %d entries, want 6", got)
 	}
-	for _, tok := range []Token{a, rd, wr, p} {
+	for _, tok := range []Token{a, rd, wr, p, dir, at} {
 		if err := r.Close(tok); err != nil {
 			t.Error(err)
 		}

@@ -60,20 +60,26 @@ var defaulted = [...]unix.Signal{unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.
 // Never forwarded, and ignored by tinit once the child runs (AfterSpawn):
 // SIGPIPE, SIGTTIN and SIGTTOU are raised by the kernel about tinit's own
 // writes and terminal access and say nothing to the child. The fault
-// signals (SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS) are
-// ignored only when somebody sends them with kill(2): the Go runtime still
-// turns a real fault of tinit's into a panic, but no longer crashes on a
-// stray `kill -SEGV`, which as PID 1 would take the whole namespace down
-// without a grace period. SIGSTKFLT, 32 and 34 cannot be claimed through
-// os/signal, and the runtime would crash on the first or end the process on
-// the others. Never claimed at all: SIGKILL and SIGSTOP (cannot be caught),
-// SIGCHLD (tinit's own business), SIGURG and SIGPROF (the Go runtime's).
+// signals SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGSYS are set to
+// SIG_IGN behind the Go runtime's back: the runtime takes one sent with
+// sigqueue(2) (si_code SI_QUEUE) for a real fault and crashes, which as PID
+// 1 would take the whole namespace down without a grace period. A real
+// fault still ends tinit (the kernel resets an ignored fault signal to its
+// default action), by the signal instead of with a Go stack trace; tinit's
+// Go code has no faults to recover from. SIGABRT is ignored through
+// os/signal. SIGSTKFLT, 32 and 34 cannot be claimed through os/signal, and
+// the runtime would crash on the first or end the process on the others.
+// Never claimed at all: SIGKILL and SIGSTOP (cannot be caught), SIGCHLD
+// (tinit's own business), SIGURG and SIGPROF (the Go runtime's).
 var (
 	ignoredByRuntime = [...]os.Signal{
 		unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU, unix.SIGABRT, unix.SIGSEGV,
 		unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS,
 	}
-	ignoredRaw = [...]unix.Signal{unix.SIGSTKFLT, 32, rtminLibc}
+	ignoredRaw = [...]unix.Signal{
+		unix.SIGSTKFLT, 32, rtminLibc, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE,
+		unix.SIGILL, unix.SIGTRAP, unix.SIGSYS,
+	}
 )
 
 // ClaimEarly makes the Go runtime deliver the early signals to ch instead

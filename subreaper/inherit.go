@@ -3,6 +3,8 @@ package subreaper
 import (
 	"strconv"
 
+	"github.com/tinit-dev/tinit/internal/procfs"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +47,7 @@ func (s *supervisor) closeInherited() {
 // openFds lists tinit's open descriptors from /proc/self/fd or, without
 // /proc, by probing every number below the descriptor limit.
 func (s *supervisor) openFds() []int {
-	if fds, err := s.proc.numbers(procRoot + "/self/fd"); err == nil {
+	if fds, err := s.proc.Numbers(procfs.Root + "/self/fd"); err == nil {
 		return fds
 	}
 	limit := maxProbedFd

@@ -3,133 +3,153 @@ package subreaper
 import (
 	"errors"
 
-	"github.com/rs/zerolog"
-	"github.com/tinit-dev/tinit/fdtrack"
+	"github.com/tinit-dev/tinit/internal/cgroup"
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
-// A killer delivers a signal to every process left below tinit. Which one
-// tinit uses depends on where it runs; the supervisor decides when and with
-// which signal.
+// A killer finds the processes left below tinit and signals them. Which
+// one a run uses is decided at its start (see setup); the lifecycle decides
+// when and with what. Every killer reaches the main child too while it
+// lives.
 type killer interface {
-	// signal sends sigs, in order, to every live process below tinit (the
-	// main child included while it lives), in one pass. It returns the
-	// processes it reached when it knows them individually.
-	signal(sigs ...unix.Signal) ([]proc, error)
+	// list returns what is left, without signalling it, where the killer
+	// can tell (nil otherwise).
+	list() ([]procfs.Stat, error)
+	// term sends SIGTERM, then SIGCONT (a stopped process acts on SIGTERM
+	// only once continued), to everything left. found, called first,
+	// gets the processes about to be signalled where they can be listed.
+	term(found func([]procfs.Stat)) error
+	// kill sends SIGKILL to everything left, in one pass.
+	kill() error
 }
 
-// signalFunc is a killer made of one signalling call, which does not say
-// which processes it reached.
-type signalFunc func(unix.Signal) error
-
-func (f signalFunc) signal(sigs ...unix.Signal) ([]proc, error) {
-	for _, sig := range sigs {
-		if err := f(sig); err != nil && !errors.Is(err, unix.ESRCH) {
-			return nil, err
-		}
-	}
-	return nil, nil
-}
+var termCont = []unix.Signal{unix.SIGTERM, unix.SIGCONT}
 
 // broadcast is the killer of PID 1 in a pid namespace: kill(-1, sig)
 // reaches every other process of the namespace in one call. The kernel
-// holds the task list lock for the whole walk, so a process cannot fork its
-// way out of a SIGKILL.
-var broadcast = signalFunc(func(sig unix.Signal) error { return unix.Kill(-1, sig) })
-
-// Without a /proc for its pid namespace, a subreaper's killer is
-// signalFunc(supervisor.signalGroup): it reaches the main child's process
-// group and nothing else.
-
-// tree is the killer of a subreaper outside a pid namespace, where no
-// broadcast exists. It walks /proc for tinit's descendants and signals each
-// through a pidfd after proving the pidfd names the process it listed, so a
-// pid that was reused meanwhile is never signalled. Processes forked or
-// reparented during a walk are found by the next one; the supervisor walks
-// again until nothing is left.
-type tree struct {
-	proc   *procfs
-	fds    *fdtrack.Registry
-	self   int
-	pidfds bool // false in the fallback: kill(2) after the same check
-	log    zerolog.Logger
+// holds the task list lock for the whole walk, so nothing forks its way
+// out of it, and it signals thread groups, so a group whose leader has
+// exited is reached through that leader.
+type broadcast struct {
+	proc *procfs.FS // for names; nil without a /proc of the namespace
+	self int
 }
 
-func (t *tree) signal(sigs ...unix.Signal) ([]proc, error) {
-	procs, err := t.proc.descendants(t.self)
-	if err != nil {
-		return nil, err
+func (b broadcast) list() ([]procfs.Stat, error) {
+	if b.proc == nil {
+		return nil, nil
 	}
-	reached := make([]proc, 0, len(procs))
+	procs, err := b.proc.Descendants(b.self)
+	return live(procs), err
+}
+
+func (b broadcast) term(found func([]procfs.Stat)) error {
+	if procs, err := b.list(); err == nil {
+		found(procs)
+	}
+	return errors.Join(unix.Kill(-1, unix.SIGTERM), unix.Kill(-1, unix.SIGCONT))
+}
+
+func (b broadcast) kill() error { return ignoreESRCH(unix.Kill(-1, unix.SIGKILL)) }
+
+func live(procs []procfs.Stat) []procfs.Stat {
+	out := procs[:0]
 	for _, p := range procs {
-		if p.state == 'Z' || p.state == 'X' {
-			continue // already dead; its parent or tinit reaps it
-		}
-		ok, err := t.send(p, sigs)
-		if err != nil {
-			t.log.Debug().Err(err).Int("pid", p.pid).Msg("signal leftover")
-		}
-		if ok {
-			reached = append(reached, p)
+		if p.Live() {
+			out = append(out, p)
 		}
 	}
-	return reached, nil
+	return out
 }
 
-// send delivers sigs to p if p is still the process that was listed. It
-// reports false for a process that is gone or was replaced.
-func (t *tree) send(p proc, sigs []unix.Signal) (bool, error) {
-	if !t.pidfds {
-		// Fallback without pidfds: a pid reused between the check and
-		// kill(2) could still be hit; the window is two system calls.
-		if !t.same(p) {
-			return false, nil
-		}
-		return sentAll(sigs, func(sig unix.Signal) error { return unix.Kill(p.pid, sig) })
-	}
-	tok, err := t.fds.PidfdOpen(p.pid)
-	if err != nil {
-		return sent(err)
-	}
-	defer t.fds.Close(tok)
-	// The pidfd pins whichever process held the pid when it was opened. If
-	// /proc still shows the listed start time after that, the listed
-	// process held the pid throughout, so the pidfd names it.
-	if !t.same(p) {
-		return false, nil
-	}
-	fd, err := t.fds.Fd(tok)
-	if err != nil {
-		return false, err
-	}
-	return sentAll(sigs, func(sig unix.Signal) error { return unix.PidfdSendSignal(fd, sig, nil, 0) })
-}
-
-func (t *tree) same(p proc) bool {
-	now, err := t.proc.stat(p.pid)
-	return err == nil && now.start == p.start
-}
-
-// sentAll delivers each signal with send and reports whether the process
-// was reached: a process that no longer exists is not an error.
-func sentAll(sigs []unix.Signal, send func(unix.Signal) error) (bool, error) {
-	for _, sig := range sigs {
-		if err := send(sig); errors.Is(err, unix.ESRCH) {
-			return false, nil
-		} else if err != nil {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
-// sent turns the error of a signal delivery into "reached it".
-func sent(err error) (bool, error) {
-	if err == nil {
-		return true, nil
-	}
+func ignoreESRCH(err error) error {
 	if errors.Is(err, unix.ESRCH) {
-		return false, nil
+		return nil
 	}
-	return false, err
+	return err
+}
+
+// groupKiller is the killer of a subreaper that has neither a /proc of
+// its pid namespace nor a cgroup: the main child's process group is all
+// it can reach.
+type groupKiller struct{ to target }
+
+func (g groupKiller) list() ([]procfs.Stat, error) { return nil, nil }
+
+func (g groupKiller) term(func([]procfs.Stat)) error {
+	return errors.Join(ignoreESRCH(g.to.leftoverGroup(unix.SIGTERM)), ignoreESRCH(g.to.leftoverGroup(unix.SIGCONT)))
+}
+
+func (g groupKiller) kill() error { return ignoreESRCH(g.to.leftoverGroup(unix.SIGKILL)) }
+
+// cgroupKiller is the killer of a subreaper whose run has a cgroup of its
+// own: everything the main child started is in it from its first
+// instruction, cgroup.kill ends all of it atomically, forks in flight
+// included, and cgroup.procs lists it even where /proc does not show
+// tinit's pid namespace. A walk of /proc, where there is one, follows for
+// what moved itself out of the group.
+type cgroupKiller struct {
+	cg   *cgroup.Run
+	send *sender
+	walk *walker // nil without a /proc of tinit's namespace
+}
+
+func (k cgroupKiller) list() ([]procfs.Stat, error) {
+	members, escaped, err := k.split()
+	return append(members, escaped...), err
+}
+
+// split lists the group's members and, where /proc allows, the
+// descendants that left the group.
+func (k cgroupKiller) split() (members, escaped []procfs.Stat, err error) {
+	pids, err := k.cg.Procs()
+	if err != nil {
+		return nil, nil, err
+	}
+	in := make(map[int]bool, len(pids))
+	for _, pid := range pids {
+		in[pid] = true
+		members = append(members, k.send.describe(pid))
+	}
+	if k.walk == nil {
+		return members, nil, nil
+	}
+	procs, err := k.walk.list()
+	for _, p := range procs {
+		if !in[p.Pid] {
+			escaped = append(escaped, p)
+		}
+	}
+	return members, escaped, err
+}
+
+func (k cgroupKiller) term(found func([]procfs.Stat)) error {
+	members, escaped, err := k.split()
+	found(append(append([]procfs.Stat{}, members...), escaped...))
+	for _, p := range members {
+		if _, serr := k.send.member(p.Pid, k.cg.ID(), termCont...); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	for _, p := range escaped {
+		k.send.listed(p, termCont...)
+	}
+	return err
+}
+
+// kill writes cgroup.kill, then signals each pid cgroup.procs still lists:
+// cgroup.kill misses a process whose leader thread has exited while its
+// other threads run, and a signal to its pid does not. Then the walk.
+func (k cgroupKiller) kill() error {
+	err := k.cg.Kill()
+	pids, perr := k.cg.Procs()
+	for _, pid := range pids {
+		k.send.member(pid, k.cg.ID(), unix.SIGKILL)
+	}
+	var werr error
+	if k.walk != nil {
+		werr = k.walk.killAll()
+	}
+	return errors.Join(err, perr, werr)
 }

@@ -3,7 +3,6 @@ package subreaper
 import (
 	"errors"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -22,9 +21,12 @@ import (
 // 1.4 ms), every 8 ms 11.1 and 15 to 16 µs.
 const yieldEvery = 8 * time.Millisecond
 
-// mainExit is what the reaper reports once it has reaped the main child.
+// mainExit is the main child's end, as the reaper reports it (or the pidfd
+// watch recovers it).
 type mainExit struct {
 	status unix.WaitStatus
+	known  bool   // false: the status was lost
+	from   string // "reaper" or "pidfd"
 	// leftovers is true when tinit may still have children after the main
 	// child and the zombies ready at that moment (up to drainMax) were
 	// reaped; false means it had none left.
@@ -40,20 +42,19 @@ type mainExit struct {
 // It blocks in wait4(-1) on its own goroutine instead of draining on each
 // SIGCHLD: a blocked wait4 is woken by the kernel for every child that
 // exits, so no notification can be lost or coalesced, and with SIGCHLD at
-// SIG_DFL no signal handler runs per child. It owns no descriptors and
-// reports only two events to the supervisor: the main child's status, and
-// that no children are left.
+// SIG_DFL no signal handler runs per child. It owns nothing and shares
+// nothing: it reports two events to the supervisor, the main child's
+// status, and, as its last act, how many children it reaped once none is
+// left.
 type reaper struct {
 	main   int
 	exited chan<- mainExit
-	idle   chan<- struct{}
+	idle   chan<- uint64
 	log    zerolog.Logger
-	// reaped counts every child reaped.
-	reaped *atomic.Uint64
+	reaped uint64
 }
 
 func (r *reaper) run() {
-	defer close(r.idle)
 	var ws unix.WaitStatus
 	lastYield := time.Now()
 	for {
@@ -65,15 +66,16 @@ func (r *reaper) run() {
 		case errors.Is(err, unix.ECHILD):
 			// No children at all: no descendants either, since an orphan
 			// is reparented to us only from one of our descendants.
+			r.idle <- r.reaped
 			return
 		default:
 			r.log.Error().Err(err).Msg("wait4 failed")
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		r.reaped.Add(1)
+		r.reaped++
 		if pid == r.main {
-			r.exited <- mainExit{status: ws, leftovers: r.drain()}
+			r.exited <- mainExit{status: ws, known: true, from: "reaper", leftovers: r.drain()}
 		} else if e := r.log.Debug(); e.Enabled() {
 			e.Int("pid", pid).Int("status", int(ws)).Msg("reaped")
 		}
@@ -104,7 +106,7 @@ func (r *reaper) drain() bool {
 		case pid == 0:
 			return true
 		default:
-			r.reaped.Add(1)
+			r.reaped++
 		}
 	}
 	return true

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tinit-dev/tinit/internal/escape"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,11 +25,19 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 type ExecError struct {
 	Cmd string // the command as given, before the PATH lookup
 	Err error  // what execve(2), or the lookup, said
+	// Interp is the interpreter a script's #! line names, when that is
+	// what execve(2) could not find; "the program's loader" for a binary
+	// whose dynamic loader is missing.
+	Interp string
 }
 
-// Error says "CMD: command not found" or "CMD: cannot execute: REASON".
+// Error says "CMD: command not found", "CMD: bad interpreter: INTERP:
+// REASON" or "CMD: cannot execute: REASON".
 func (e *ExecError) Error() string {
-	if e.notFound() {
+	switch {
+	case e.Interp != "":
+		return fmt.Sprintf("%s: bad interpreter: %s: %v", e.Cmd, e.Interp, e.Err)
+	case e.notFound():
 		return fmt.Sprintf("%s: command not found", e.Cmd)
 	}
 	return fmt.Sprintf("%s: cannot execute: %v", e.Cmd, e.Err)
@@ -134,11 +143,37 @@ func spawn(a spawnAttr) (spawned, error) {
 		case a.pidfd && pidfdRefused(err):
 			a.pidfd, res.noPidfd = false, err
 		case isExecErrno(err):
-			return spawned{}, &ExecError{Cmd: a.cmd, Err: err}
+			return spawned{}, &ExecError{Cmd: a.cmd, Err: err, Interp: missingInterpreter(a.path, err)}
 		default:
 			return spawned{}, fmt.Errorf("spawn %q: %w", a.cmd, err)
 		}
 	}
+}
+
+// missingInterpreter returns the interpreter named by path's #! line when
+// execve(2) said ENOENT of a file that exists: the interpreter, not the
+// script, is what is missing (exit code 127 all the same, as tini). For a
+// file without #! it is the loader a dynamic executable names.
+func missingInterpreter(path string, err error) string {
+	if !errors.Is(err, unix.ENOENT) {
+		return ""
+	}
+	fd, oerr := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if oerr != nil {
+		return ""
+	}
+	defer unix.Close(fd)
+	var buf [256]byte
+	n, _ := unix.Read(fd, buf[:])
+	line, ok := strings.CutPrefix(string(buf[:max(n, 0)]), "#!")
+	if !ok {
+		return "the program's loader" // an ELF file whose PT_INTERP is missing
+	}
+	line, _, _ = strings.Cut(line, "\n")
+	if f := strings.Fields(line); len(f) > 0 {
+		return escape.Printable(f[0])
+	}
+	return ""
 }
 
 // resourceErrno reports a failure to create a process for want of

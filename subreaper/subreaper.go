@@ -2,30 +2,34 @@
 // for everything below it: it spawns the child, reaps every descendant,
 // forwards signals, and once the main child has exited ends whatever is left
 // (SIGTERM, a grace period, then SIGKILL) before reporting the child's exit
-// code.
+// code and a Record of the run.
 //
 // It works as PID 1 of a pid namespace and, elsewhere, as a child subreaper
 // (PR_SET_CHILD_SUBREAPER). It does not parse command lines or build
 // loggers (package main does), decide which signals are forwarded (package
-// signals), or keep the books on descriptors (package fdtrack).
+// signals), keep the books on descriptors (package fdtrack), parse /proc
+// (internal/procfs) or manage cgroup directories (internal/cgroup).
 //
 // Ownership: one goroutine, the supervisor's loop, owns the main child, its
-// pidfd, every descriptor token and the exit status. Other goroutines feed
-// it events and own nothing: os/signal's; the reaper, which is the only code
-// that waits for children (and keeps an atomic count of them); and, at
-// startup, the one that claims the late signals.
+// pidfd, every descriptor token, every timer, the Record and the exit
+// status. Other goroutines own nothing and share nothing with it: they send
+// it events. They are os/signal's, the reaper (the only code that waits for
+// children, see reaper.go), and at startup the one that claims the late
+// signals.
+//
+// The lifecycle of a run, its phases and what moves it from one to the
+// next, is in lifecycle.go; what is decided once at its start, in setup.go.
 package subreaper
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/tinit-dev/tinit/fdtrack"
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/signals"
 	"golang.org/x/sys/unix"
 )
@@ -34,12 +38,12 @@ import (
 // SIGKILL once the main child has exited.
 const DefaultGrace = 2 * time.Second
 
-// After SIGKILL, tinit walks again every killPassEvery (to catch processes
-// forked or reparented meanwhile) and gives up after killWait: a process in
-// uninterruptible sleep cannot die, and tinit must not hang on it.
+// Exit codes tinit produces itself (exec failures: see ExecError).
 const (
-	killPassEvery = 20 * time.Millisecond
-	killWait      = time.Second
+	// exitLost: the main child's status never arrived (it was reaped by
+	// something other than the reaper, on a kernel too old to keep it
+	// on the pidfd), or the child survived SIGKILL.
+	exitLost = 125
 )
 
 // Config says what to run and how. The zero value of every field but Argv
@@ -64,79 +68,66 @@ type Config struct {
 	NoCgroup bool
 }
 
-// phase is where the supervisor is in a run's life.
-type phase int
+// events are what the other goroutines send the loop.
+type events struct {
+	// sigs is buffered: os/signal drops what does not fit, so a receive
+	// means "at least one arrived", which is all the loop needs.
+	sigs    chan os.Signal
+	exited  chan mainExit
+	idle    chan uint64 // the reaper's last word: children reaped
+	claimed chan struct{}
+}
 
-const (
-	running  phase = iota // main child alive
-	stopping              // a SIGINT or SIGTERM was forwarded; the next one escalates
-	draining              // main child gone, leftovers asked to stop, grace running
-	killing               // SIGKILL sent; waiting for the last ones to be reaped
-)
-
-// supervisor is one run of the main child. Only its loop goroutine touches it.
+// supervisor is one run of the main child. Only its loop goroutine touches
+// it.
 type supervisor struct {
-	cfg  Config
-	log  zerolog.Logger
-	fds  *fdtrack.Registry
-	proc *procfs
-	kill killer
-	// killName says which killer: "kill(-1)", "cgroup", "walk", "group".
-	killName string
-	cg       *runCgroup // nil without a cgroup of the run's own
-	pid1     bool
+	cfg   Config
+	log   zerolog.Logger
+	fds   *fdtrack.Registry
+	proc  *procfs.FS
+	clock clock
+	setup setup // decided at start, fixed after
+	kill  killer
+	child mainChild
+	watch pidfdWatch
+	ev    events
+	rec   recorder
 
-	child     int
-	childFd   fdtrack.Token // pidfd of the main child; zero in the fallback
-	noPidfd   error         // why the spawn did without a pidfd, if it did
-	pidfds    bool
-	groupByFd bool // pidfd_send_signal can target the child's process group
-
-	sigs   chan os.Signal
-	exited chan mainExit
-	idle   chan struct{}
-	reaped atomic.Uint64 // written by the reaper, read once idle
-
-	phase    phase
-	status   int
-	statusOK bool
-	tick     <-chan time.Time
-	giveUpAt time.Time
-	// killPasses counts the SIGKILL passes.
-	killPasses int
-	done       bool
-	idleSeen   bool
-
-	// The pidfd watch (see watch.go).
-	recheckT   *time.Ticker
-	recheckC   <-chan time.Time
-	unreported int
-	lastStatus unix.WaitStatus
+	phase     phase
+	timer     <-chan time.Time // the phase's timer; nil for none
+	killUntil time.Time        // when killing gives up
+	idle      bool             // the reaper said no child is left
+	reaped    uint64
 }
 
 // Run starts cfg.Argv, supervises it and every descendant until none is
-// left, and returns the code tinit should exit with: the child's exit
-// status, or 128+n if a signal n killed it. An error means the child never
-// ran; an *ExecError carries the exit code for that case.
-func Run(cfg Config, log zerolog.Logger) (int, error) {
+// left, and returns the Record of the run; its ExitCode is the code tinit
+// should exit with: the child's exit status, or 128+n if a signal n killed
+// it. An error means the child never ran; an *ExecError carries the exit
+// code for that case.
+func Run(cfg Config, log zerolog.Logger) (*Record, error) {
 	if len(cfg.Argv) == 0 {
-		return 0, errors.New("no command to run")
+		return nil, errors.New("no command to run")
 	}
+	log = log.With().Str("component", "subreaper").Logger()
 	s := &supervisor{
-		cfg:    cfg,
-		log:    log.With().Str("component", "subreaper").Logger(),
-		pid1:   unix.Getpid() == 1,
-		pidfds: !cfg.NoPidfd,
-		// Buffered: os/signal drops what does not fit, so a receive means
-		// "at least one arrived", which is all the loop needs.
-		sigs:   make(chan os.Signal, 32),
-		exited: make(chan mainExit, 1),
-		idle:   make(chan struct{}),
+		cfg:   cfg,
+		log:   log,
+		clock: realClock{},
+		ev: events{
+			sigs:    make(chan os.Signal, 32),
+			exited:  make(chan mainExit, 1),
+			idle:    make(chan uint64, 1),
+			claimed: make(chan struct{}, 1),
+		},
 	}
+	s.rec = recorder{rec: &Record{Command: cfg.Argv, Start: time.Now()}, log: log, clock: s.clock}
 	if err := s.start(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return s.loop(), nil
+	s.loop()
+	s.finish()
+	return s.rec.rec, nil
 }
 
 // start does everything up to a running child and a running reaper. The
@@ -154,25 +145,22 @@ func (s *supervisor) start() error {
 	}
 	attr := spawnAttr{
 		path: path, cmd: s.cfg.Argv[0], argv: s.cfg.Argv, env: env,
-		pidfd: s.pidfds, cgroupFd: -1, foreground: ownsTerminal(),
+		pidfd: s.setup.pidfds, cgroupFd: -1, foreground: ownsTerminal(),
 	}
-	cgTok := s.makeCgroup(&attr)
+	s.makeCgroup(&attr)
 	child, err := spawn(attr)
-	if cgTok.Valid() {
-		s.fds.Close(cgTok)
-	}
 	if child.noCgroup != nil || err != nil {
 		s.dropCgroup(child.noCgroup)
 	}
 	if err != nil {
 		return err
 	}
-	s.child = child.pid
+	s.child = mainChild{pid: child.pid, path: path}
 	s.trackPidfd(child.pidfd, child.noPidfd)
-	r := &reaper{main: child.pid, exited: s.exited, idle: s.idle, log: s.log, reaped: &s.reaped}
+	r := &reaper{main: child.pid, exited: s.ev.exited, idle: s.ev.idle, log: s.log}
 	go r.run()
 	s.settle()
-	s.log.Info().Int("pid", child.pid).Str("cmd", path).Bool("pid1", s.pid1).Bool("pidfd", s.pidfds).Bool("cgroup", s.cg != nil).Str("killer", s.killName).Msg("main child started")
+	s.rec.started(&s.child, s.setup.mode())
 	return nil
 }
 
@@ -181,159 +169,108 @@ func (s *supervisor) prepare() {
 	// A SIGTERM, SIGINT, SIGHUP or SIGQUIT left unclaimed makes the Go
 	// runtime end the process, and as PID 1 it cannot even die of the
 	// signal and exits 2 instead: these are claimed before the child runs.
-	signals.ClaimEarly(s.sigs)
+	signals.ClaimEarly(s.ev.sigs)
 	if err := signals.DefaultSIGCHLD(); err != nil {
 		s.log.Warn().Err(err).Msg("cannot set SIGCHLD to its default; a SIGCHLD handler will run per child")
 	}
 	if err := signals.BeforeSpawn(); err != nil {
 		s.log.Warn().Err(err).Msg("cannot reset signal dispositions for the child")
 	}
-	if !s.pid1 {
+	s.setup.pid1 = unix.Getpid() == 1
+	if !s.setup.pid1 {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			s.rec.fallback("subreaper", err)
 			s.log.Warn().Err(err).Msg("cannot become a child subreaper; orphans will escape to another reaper")
 		}
 	}
 	s.fds = fdtrack.New(s.log)
-	s.proc = newProcfs(s.fds)
+	s.proc = procfs.New(s.fds)
+	s.setup.pidfds = !s.cfg.NoPidfd
+	s.checkFileLimit()
 }
 
 // settle does what follows the spawn, while the child starts.
 func (s *supervisor) settle() {
-	go s.claimLate()
+	go func(sigs chan<- os.Signal, claimed chan<- struct{}) {
+		// Claiming a signal is a round trip between two threads of the
+		// Go runtime: the 41 claimed here cost about 1 ms when they
+		// preceded the spawn (measured); while the child starts they
+		// cost none.
+		signals.ClaimLate(sigs)
+		claimed <- struct{}{}
+	}(s.ev.sigs, s.ev.claimed)
 	if err := signals.AfterSpawn(); err != nil {
 		s.log.Warn().Err(err).Msg("cannot ignore signals tinit does not forward")
 	}
 	s.probePidfd()
-	s.startRecheck()
+	s.child.to = &childTarget{fds: s.fds, pid: s.child.pid, pidfd: s.child.pidfd, groupByFd: s.setup.groupByFd}
+	if s.setup.pidfds {
+		s.watch.start(s.clock)
+	}
 	s.closeInherited()
+	s.freeStdio()
 	s.chooseKiller()
+	s.cleanStale()
 }
 
-// makeCgroup gives a subreaper's run a cgroup of its own where a writable
-// cgroup v2 directory allows, and returns the directory's descriptor for
-// the spawn. As PID 1, kill(-1) already reaches everything, so no cgroup is
-// made.
-func (s *supervisor) makeCgroup(attr *spawnAttr) fdtrack.Token {
-	if s.pid1 || s.cfg.NoCgroup {
-		return fdtrack.Token{}
+// found records and names the leftovers a killer is about to signal.
+func (s *supervisor) found(procs []procfs.Stat) {
+	var cmdline func(int) string
+	if s.setup.proc {
+		cmdline = s.proc.Cmdline
 	}
-	cg, tok, err := newRunCgroup(s.fds, s.proc)
-	if err != nil {
-		s.log.Info().Err(err).Msg("no cgroup for this run; leftovers are found by walking /proc")
-		return fdtrack.Token{}
-	}
-	fd, err := s.fds.Fd(tok)
-	if err != nil {
-		s.fds.Close(tok)
-		cg.remove()
-		return fdtrack.Token{}
-	}
-	s.cg, attr.cgroupFd = cg, fd
-	return tok
+	s.rec.found(procs, cmdline)
 }
 
-// dropCgroup removes the run's cgroup when the child could not be cloned
-// into it (why is nil when the spawn failed altogether).
-func (s *supervisor) dropCgroup(why error) {
-	if s.cg == nil {
-		return
+// alive reports whether leftover l still runs, where /proc can tell.
+func (s *supervisor) alive(l Leftover) (live, known bool) {
+	if !s.setup.proc || l.start == 0 {
+		return false, false
 	}
-	if why != nil {
-		s.log.Warn().Err(why).Msg("cannot clone into a cgroup; leftovers are found by walking /proc")
-	}
-	if err := s.cg.remove(); err != nil {
-		s.log.Warn().Err(err).Str("dir", s.cg.dir).Msg("removing the run's cgroup")
-	}
-	s.cg = nil
+	st, err := s.proc.Stat(l.Pid)
+	return err == nil && st.Start == l.start && st.Live(), true
 }
 
-// claimLate claims the forwarded signals not claimed before the spawn.
-// Claiming a signal is a round trip between two threads of the Go runtime:
-// the 41 claimed here cost about 1 ms when they preceded the spawn
-// (measured), while the child starts they cost none.
-func (s *supervisor) claimLate() {
-	signals.ClaimLate(s.sigs)
-	s.log.Debug().Msg("all forwarded signals claimed")
-}
-
-// trackPidfd registers the main child's pidfd, the moment it exists; why
-// says why there is none, when the spawn had to do without.
-func (s *supervisor) trackPidfd(fd int, why error) {
-	s.noPidfd = why
-	if fd < 0 {
-		return
+// finish ends the run: the exit code, the run's cgroup, the descriptors.
+func (s *supervisor) finish() {
+	select {
+	case ex := <-s.ev.exited: // no child is left, so nothing to stop
+		s.onExit(ex)
+	default:
 	}
-	tok, err := s.fds.Track(fd, "pidfd of main child")
-	if err != nil {
-		s.log.Error().Err(err).Msg("cannot register the main child's pidfd")
-		return
-	}
-	s.childFd = tok
-}
-
-// probePidfd finds out, once, whether pidfds can be used here; if not,
-// tinit falls back as a whole to pids.
-func (s *supervisor) probePidfd() {
-	if !s.pidfds {
-		s.log.Info().Msg("pidfds disabled; signalling by pid")
-		return
-	}
-	if !s.childFd.Valid() {
-		why := s.noPidfd
-		if why == nil {
-			why = errors.New("clone did not return a pidfd")
+	s.watch.stop()
+	if cg := s.setup.cg; cg != nil {
+		if err := cg.Remove(); err != nil {
+			s.log.Warn().Err(err).Str("dir", cg.Path()).Msg("removing the run's cgroup")
 		}
-		s.fallBack(fmt.Errorf("clone with CLONE_PIDFD: %w", why))
-		return
 	}
-	fd, err := s.fds.Fd(s.childFd)
-	if err != nil {
-		s.fallBack(err)
-		return
+	if !s.child.known && s.child.pidfd.Valid() {
+		if ws, ok := s.recoverStatus(); ok {
+			s.child.end(ws, true)
+			s.rec.exited(&s.child, "pidfd", false)
+		}
 	}
-	// A child that has exited and been reaped already answers ESRCH: the
-	// call itself works.
-	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
-		s.fallBack(fmt.Errorf("pidfd_send_signal: %w", err))
-		return
+	s.rec.settle(s.alive, "survived", "killed")
+	if s.child.pidfd.Valid() {
+		s.fds.Close(s.child.pidfd)
+		s.child.pidfd = fdtrack.Token{}
 	}
-	probe, err := s.fds.PidfdOpen(unix.Getpid())
-	if err != nil {
-		s.fallBack(fmt.Errorf("pidfd_open: %w", err))
-		return
+	for _, e := range s.fds.Live() {
+		s.log.Error().Int("fd", e.Fd).Str("what", e.What).Msg("descriptor still open at exit")
 	}
-	s.fds.Close(probe)
-	// Signalling a process group through a pidfd needs Linux 6.9 (before,
-	// the flag is EINVAL); keep kill(-pgid) where it is missing.
-	err = unix.PidfdSendSignal(fd, 0, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP)
-	s.groupByFd = err == nil || errors.Is(err, unix.ESRCH)
-}
-
-func (s *supervisor) fallBack(why error) {
-	s.log.Warn().Err(why).Msg("pidfds unavailable; falling back to signalling and waiting by pid")
-	s.pidfds = false
-	if s.childFd.Valid() {
-		s.fds.Close(s.childFd)
-		s.childFd = fdtrack.Token{}
+	code, how := s.child.code, "exited"
+	switch {
+	case s.child.known && s.child.status.Signaled():
+		how = "killed"
+	case s.child.known:
+	case s.idle:
+		code, how = exitLost, "status lost"
+		s.log.Error().Int("pid", s.child.pid).Msg("the main child's exit status was lost")
+	default:
+		code, how = exitLost, "survived SIGKILL"
+		s.log.Error().Int("pid", s.child.pid).Msg("the main child survived SIGKILL")
 	}
-}
-
-func (s *supervisor) chooseKiller() {
-	if s.pid1 {
-		s.kill, s.killName = broadcast, "kill(-1)"
-		return
-	}
-	if !s.proc.ours() {
-		s.log.Warn().Msg("/proc does not show tinit's pid namespace; leftovers outside the main child's process group cannot be found")
-		s.kill, s.killName = signalFunc(s.signalLeftoverGroup), "group"
-		return
-	}
-	t := &tree{proc: s.proc, fds: s.fds, self: unix.Getpid(), pidfds: s.pidfds, log: s.log}
-	if s.cg != nil {
-		s.kill, s.killName = cgroupTree{cg: s.cg, tree: t}, "cgroup"
-		return
-	}
-	s.kill, s.killName = t, "walk"
+	s.rec.finished(code, how, s.reaped)
 }
 
 // ownsTerminal reports whether stdin is tinit's controlling terminal with

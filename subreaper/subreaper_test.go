@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tinit-dev/tinit/fdtrack"
 	"github.com/tinit-dev/tinit/internal/orphan"
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -120,30 +120,28 @@ func startTree(t *testing.T) (*exec.Cmd, int) {
 	return cmd, grand
 }
 
-func TestDescendantsAndTreeKill(t *testing.T) {
+func TestWalkerKillsTree(t *testing.T) {
 	beSubreaper(t)
 	for _, pidfds := range []bool{true, false} {
 		t.Run("pidfds="+strconv.FormatBool(pidfds), func(t *testing.T) {
 			fds := fdtrack.New(quietLog())
-			pf := newProcfs(fds)
+			pf := procfs.New(fds)
 			parent, grand := startTree(t)
 
-			procs, err := pf.descendants(os.Getpid())
+			w := &walker{proc: pf, send: &sender{fds: fds, proc: pf, pidfds: pidfds}, self: os.Getpid()}
+			procs, err := w.list()
 			if err != nil {
 				t.Fatal(err)
 			}
 			found := map[int]int{}
 			for _, p := range procs {
-				found[p.pid] = p.ppid
+				found[p.Pid] = p.PPid
 			}
 			if found[parent.Process.Pid] != os.Getpid() || found[grand] != parent.Process.Pid {
-				t.Fatalf("descendants() = %+v, want %d under us and %d under it", procs, parent.Process.Pid, grand)
+				t.Fatalf("list() = %+v, want %d under us and %d under it", procs, parent.Process.Pid, grand)
 			}
-
-			k := &tree{proc: pf, fds: fds, self: os.Getpid(), pidfds: pidfds, log: quietLog()}
-			reached, err := k.signal(unix.SIGKILL)
-			if err != nil || len(reached) != 2 {
-				t.Fatalf("signal(SIGKILL) reached %d (%v), want 2", len(reached), err)
+			if err := w.kill(); err != nil {
+				t.Fatal(err)
 			}
 			parent.Wait()
 			// The grandchild was reparented to us; reap it.
@@ -158,13 +156,67 @@ func TestDescendantsAndTreeKill(t *testing.T) {
 	}
 }
 
-// TestTreeSkipsReplacedProcess checks that a listed process whose pid now
+// TestWalkerStopsForkChain runs the walk's SIGTERM round over a
+// fork-and-exit chain (one live process at a time, a new one every ~100
+// µs): it must stop the chain, whose last link is then the one process
+// left, stopped.
+func TestWalkerStopsForkChain(t *testing.T) {
+	beSubreaper(t)
+	if _, err := orphan.Chain(1); errors.Is(err, orphan.ErrUnsupported) {
+		testenv.Need(t, "orphans", err)
+	}
+	reapAll(t)
+	fds := fdtrack.New(quietLog())
+	pf := procfs.New(fds)
+	w := &walker{proc: pf, send: &sender{fds: fds, proc: pf, pidfds: true}, self: os.Getpid()}
+	for i := 0; i < 20; i++ {
+		// A bounded chain (2 s or so): a failing test leaves nothing
+		// running for long, and its cleanup waits for the chain's end.
+		if _, err := orphan.Chain(20000); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { reapAll(t) })
+		stopped, err := w.stopAll()
+		if err != nil || len(stopped) == 0 {
+			t.Fatalf("run %d: stopAll() = %v, %v; want the chain stopped", i, stopped, err)
+		}
+		// SIGSTOP takes effect when its target next runs: once every
+		// process reached is stopped, nothing of the chain may run.
+		for _, p := range stopped {
+			waitStopped(t, pf, p)
+		}
+		pf.Scan(func(st procfs.Stat) {
+			if st.PPid == os.Getpid() && st.Live() && st.State != 'T' {
+				t.Errorf("run %d: process %d of the chain is in state %c after stopAll", i, st.Pid, st.State)
+			}
+		})
+		if err := w.killAll(); err != nil {
+			t.Fatal(err)
+		}
+		reapAll(t)
+	}
+}
+
+// reapAll reaps every child of the test until none is left.
+func reapAll(t *testing.T) {
+	t.Helper()
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(-1, &ws, 0, nil); errors.Is(err, unix.ECHILD) {
+			return
+		} else if err != nil && !errors.Is(err, unix.EINTR) {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSenderSkipsReplacedProcess checks that a listed process whose pid now
 // names a process with another start time is not signalled. The target is
 // stopped, so that a signal sent to it stays pending where /proc shows it;
 // the same send with the right start time is the positive control.
-func TestTreeSkipsReplacedProcess(t *testing.T) {
+func TestSenderSkipsReplacedProcess(t *testing.T) {
 	fds := fdtrack.New(quietLog())
-	pf := newProcfs(fds)
+	pf := procfs.New(fds)
 	cmd := helper(t, "stubborn")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -175,24 +227,24 @@ func TestTreeSkipsReplacedProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, pf, pid, 'T')
-	now, err := pf.stat(pid)
+	now, err := pf.Stat(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, pidfds := range []bool{true, false} {
-		k := &tree{proc: pf, fds: fds, self: os.Getpid(), pidfds: pidfds, log: quietLog()}
+		send := &sender{fds: fds, proc: pf, pidfds: pidfds}
 		stale := now
-		stale.start-- // as listed before the pid was reused
-		if ok, err := k.send(stale, []unix.Signal{unix.SIGUSR1}); ok || err != nil {
-			t.Fatalf("pidfds %v: send to a replaced process = %v, %v, want false, nil", pidfds, ok, err)
+		stale.Start-- // as listed before the pid was reused
+		if _, ok := send.listed(stale, unix.SIGUSR1); ok {
+			t.Fatalf("pidfds %v: send to a replaced process reported it reached", pidfds)
 		}
 		if p := pending(t, pid); p&(1<<(unix.SIGUSR1-1)) != 0 {
 			t.Fatalf("pidfds %v: the process behind a reused pid was signalled (pending %#x)", pidfds, p)
 		}
 	}
-	k := &tree{proc: pf, fds: fds, self: os.Getpid(), pidfds: true, log: quietLog()}
-	if ok, err := k.send(now, []unix.Signal{unix.SIGUSR1}); !ok || err != nil {
-		t.Fatalf("send to the listed process = %v, %v, want true, nil", ok, err)
+	send := &sender{fds: fds, proc: pf, pidfds: true}
+	if _, ok := send.listed(now, unix.SIGUSR1); !ok {
+		t.Fatal("send to the listed process did not reach it")
 	}
 	if p := pending(t, pid); p&(1<<(unix.SIGUSR1-1)) == 0 {
 		t.Errorf("the listed process has no SIGUSR1 pending (%#x): the check above proves nothing", p)
@@ -200,11 +252,11 @@ func TestTreeSkipsReplacedProcess(t *testing.T) {
 }
 
 // waitState waits until pid is in state st.
-func waitState(t *testing.T, pf *procfs, pid int, st byte) {
+func waitState(t *testing.T, pf *procfs.FS, pid int, st byte) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if p, err := pf.stat(pid); err == nil && p.state == st {
+		if p, err := pf.Stat(pid); err == nil && p.State == st {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -214,24 +266,31 @@ func waitState(t *testing.T, pf *procfs, pid int, st byte) {
 	}
 }
 
+// waitStopped waits until p is stopped, or gone (a link that was exiting
+// when SIGSTOP came).
+func waitStopped(t *testing.T, pf *procfs.FS, p procfs.Stat) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := pf.Stat(p.Pid)
+		if err != nil || st.Start != p.Start || st.State == 'T' || !st.Live() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d never stopped (state %c)", p.Pid, st.State)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // pending returns the signals pending for the process pid as a whole.
 func pending(t *testing.T, pid int) uint64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	m, err := procfs.New(nil).SignalMask(pid, "ShdPnd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "ShdPnd:"); ok {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no ShdPnd line")
-	return 0
+	return m
 }
 
 // TestReaper runs the reaper over a main child and a burst of orphans: it
@@ -256,9 +315,8 @@ func TestReaper(t *testing.T) {
 			if err := main.Start(); err != nil {
 				t.Fatal(err)
 			}
-			exited, idle := make(chan mainExit, 1), make(chan struct{})
-			var reaped atomic.Uint64
-			r := &reaper{main: main.Process.Pid, exited: exited, idle: idle, log: quietLog(), reaped: &reaped}
+			exited, idle := make(chan mainExit, 1), make(chan uint64, 1)
+			r := &reaper{main: main.Process.Pid, exited: exited, idle: idle, log: quietLog()}
 			go r.run()
 
 			ex := <-exited
@@ -271,8 +329,9 @@ func TestReaper(t *testing.T) {
 			if withOrphans {
 				stubborn.Process.Kill()
 			}
+			var got uint64
 			select {
-			case <-idle:
+			case got = <-idle:
 			case <-time.After(10 * time.Second):
 				t.Fatal("reaper never reported that no children are left")
 			}
@@ -280,7 +339,7 @@ func TestReaper(t *testing.T) {
 			if withOrphans {
 				want = 1 + 1 + 400 // main, stubborn, middles and orphans
 			}
-			if got := reaped.Load(); got != want {
+			if got != want {
 				t.Errorf("reaped %d children, want %d", got, want)
 			}
 		})
@@ -329,33 +388,31 @@ func TestWatchRecoversStolenStatus(t *testing.T) {
 		err = errors.New("clone returned no pidfd")
 	}
 	testenv.Need(t, "pidfd", err)
+	var ws unix.WaitStatus
+	unix.Wait4(pid, &ws, 0, nil) // the theft
 	if _, ok := exitStatus(pidfd); !ok {
-		var ws unix.WaitStatus
-		unix.Wait4(pid, &ws, 0, nil)
-		if _, ok := exitStatus(pidfd); !ok {
-			unix.Close(pidfd)
-			testenv.Need(t, "pidfd-info-exit", errors.New("the kernel has no PIDFD_INFO_EXIT (Linux 6.15)"))
-		}
+		unix.Close(pidfd)
+		testenv.Need(t, "pidfd-info-exit", errors.New("the kernel has no PIDFD_INFO_EXIT (Linux 6.15)"))
 	}
 	var logs bytes.Buffer
-	fds := fdtrack.New(quietLog())
-	tok, _ := fds.Track(pidfd, "pidfd of main child")
-	s := &supervisor{
-		log: zerolog.New(&logs), fds: fds, proc: newProcfs(fds), child: pid, childFd: tok, pidfds: true,
-		kill: signalFunc(func(unix.Signal) error { return nil }), cfg: Config{Grace: time.Second},
-	}
-	var ws unix.WaitStatus
-	unix.Wait4(pid, &ws, 0, nil) // the theft (a no-op if the probe above reaped it)
-	s.recheck()
-	if s.statusOK {
+	s, k, _, _ := newFakeRun(running, false, Config{Grace: time.Second})
+	s.log = zerolog.New(&logs)
+	s.fds = fdtrack.New(quietLog())
+	tok, _ := s.fds.Track(pidfd, "pidfd of main child")
+	s.child.pid, s.child.pidfd = pid, tok
+	s.onWatch()
+	if s.child.ended {
 		t.Fatal("one period without a report already counted as lost")
 	}
-	s.recheck()
-	if !s.statusOK || s.status != 9 || s.phase != draining {
-		t.Fatalf("after two periods: status %d (known %v), phase %v; want 9, known, draining", s.status, s.statusOK, s.phase)
+	s.onWatch()
+	if !s.child.known || s.child.code != 9 || s.phase != draining || k.terms != 1 {
+		t.Fatalf("after two periods: code %d (known %v), phase %v, %d SIGTERM rounds; want 9, known, draining, 1", s.child.code, s.child.known, s.phase, k.terms)
+	}
+	if s.rec.rec.Child.From != "pidfd" {
+		t.Errorf("the record says the status came from %q, want pidfd", s.rec.rec.Child.From)
 	}
 	if !strings.Contains(logs.String(), "never reached tinit") {
 		t.Errorf("the loss was not logged: %s", logs.String())
 	}
-	fds.Close(tok)
+	s.fds.Close(tok)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,15 +59,23 @@ func TestRunGetsOwnCgroup(t *testing.T) {
 	if code := r.wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
-	pid := r.cmd.Process.Pid
-	want := "/tinit-" + strconv.Itoa(pid)
-	if !strings.Contains(r.stdout.String(), want+"\n") {
-		t.Errorf("child's /proc/self/cgroup = %q, want its v2 line to end in %q", r.stdout.String(), want)
+	// The group is named for its maker: tinit-PIDNS-PID-START-RANDOM.
+	prefix := fmt.Sprintf("/tinit-%d-%d-", pidNS(t), r.cmd.Process.Pid)
+	var name string
+	for _, line := range strings.Split(r.stdout.String(), "\n") {
+		rel, ok := strings.CutPrefix(line, "0::")
+		rest, named := strings.CutPrefix(rel, prefix)
+		if f := strings.Split(rest, "-"); ok && named && len(f) == 2 && len(f[1]) == 8 {
+			name = filepath.Base(rel)
+		}
+	}
+	if name == "" {
+		t.Errorf("child's /proc/self/cgroup = %q, want its v2 line to start with %q", r.stdout.String(), prefix)
 	}
 	if !strings.Contains(r.stderr.String(), `"cgroup":true`) {
 		t.Errorf("tinit did not report using a cgroup:\n%s", r.stderr.String())
 	}
-	if _, err := os.Stat(filepath.Join(parent, "tinit-"+strconv.Itoa(pid))); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(parent, name)); name != "" && !os.IsNotExist(err) {
 		t.Errorf("the run's cgroup still exists after tinit exited (stat: %v)", err)
 	}
 

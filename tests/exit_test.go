@@ -34,6 +34,16 @@ func noShebang(t *testing.T) string {
 	return p
 }
 
+// badInterpreter writes a script whose #! interpreter does not exist.
+func badInterpreter(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(p, []byte("#!/no/such/interpreter -x\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // exitCases are the exit statuses every init is judged on.
 func exitCases(t *testing.T) []struct {
 	name    string
@@ -59,6 +69,7 @@ func exitCases(t *testing.T) []struct {
 		{"not executable", []string{notExecutable(t)}, 126, "cannot execute: permission denied"},
 		{"script without #!", []string{noShebang(t)}, 4, ""},
 		{"a directory", []string{t.TempDir()}, 126, "cannot execute"},
+		{"interpreter missing", []string{badInterpreter(t)}, 127, "bad interpreter: /no/such/interpreter: no such file or directory"},
 	}
 }
 
@@ -112,6 +123,10 @@ func TestUsageErrors(t *testing.T) {
 		{"no command", nil, "no command given"},
 		{"unknown flag", []string{"--frobnicate", "true"}, "did you forget --"},
 		{"bad grace", []string{"--grace", "later", "true"}, "invalid duration"},
+		{"grace in hexadecimal", []string{"--grace", "0x1p2", "true"}, "invalid duration"},
+		{"grace with digit separators", []string{"--grace", "1_000", "true"}, "invalid duration"},
+		{"grace negative", []string{"--grace=-0.0000000001", "true"}, "invalid duration"},
+		{"grace needs a value", []string{"--grace"}, "--grace needs a value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,13 +154,45 @@ func TestUsageErrors(t *testing.T) {
 }
 
 // TestBadEnvironment checks that a malformed TINIT_ variable is a usage
-// error too, not silently ignored.
+// error too, not silently ignored, unless its flag is given (a flag wins
+// over its variable, which is then not read) or tinit is only asked for
+// its help or version.
 func TestBadEnvironment(t *testing.T) {
-	cmd := exec.Command(tinitBin, "--", "true")
-	cmd.Env = append(os.Environ(), "TINIT_GRACE=forever")
-	out, _ := cmd.CombinedOutput()
-	if got := cmd.ProcessState.ExitCode(); got != 2 || !strings.Contains(string(out), "TINIT_GRACE") {
-		t.Errorf("TINIT_GRACE=forever: exit %d, output %q; want 2 and a message naming the variable", got, out)
+	tests := []struct {
+		name   string
+		args   []string
+		env    string
+		code   int
+		stdout string // a prefix
+		stderr string // a substring, "" for none at all
+	}{
+		{"bad variable", []string{"--", "true"}, "TINIT_GRACE=forever", 2, "", "TINIT_GRACE"},
+		{"bad boolean", []string{"--", "true"}, "TINIT_NO_PIDFD=maybe", 2, "", "TINIT_NO_PIDFD"},
+		{"flag beats a bad variable", []string{"--grace", "1s", "--", "true"}, "TINIT_GRACE=forever", 0, "", ""},
+		{"-c beats a bad variable", []string{"-c", "--", "true"}, "TINIT_SINGLE_CHILD=maybe", 0, "", ""},
+		{"--help reads no variable", []string{"--help"}, "TINIT_GRACE=forever", 0, "Usage: tinit", ""},
+		{"--version reads no variable", []string{"--version"}, "TINIT_NO_CGROUP=maybe", 0, "tinit ", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			cmd := exec.Command(tinitBin, tt.args...)
+			cmd.Env = append(os.Environ(), tt.env)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			cmd.Run()
+			if got := cmd.ProcessState.ExitCode(); got != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", got, tt.code, stderr.String())
+			}
+			if !strings.HasPrefix(stdout.String(), tt.stdout) {
+				t.Errorf("stdout = %q, want it to start with %q", stdout.String(), tt.stdout)
+			}
+			switch msg := strings.TrimSuffix(stderr.String(), "\n"); {
+			case tt.stderr == "" && msg != "":
+				t.Errorf("stderr = %q, want nothing", msg)
+			case tt.stderr != "" && (!strings.HasPrefix(msg, "tinit: ") || !strings.Contains(msg, tt.stderr) || strings.Contains(msg, "\n")):
+				t.Errorf("stderr = %q, want one line naming %s", msg, tt.stderr)
+			}
+		})
 	}
 }
 

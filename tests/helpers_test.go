@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/tinit-dev/tinit/internal/orphan"
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,6 +46,16 @@ var helpers = map[string]func(args []string) int{
 	"chain":    helperChain,
 	"frozen":   helperFrozen,
 	"ids":      helperIDs,
+	"holdout":  helperHoldout,
+	"leader":   helperLeader,
+}
+
+// The leader helper must end its main thread, which only the main
+// goroutine, locked to it from init, can do.
+func init() {
+	if name, _, ok := helperCall(os.Args[1:]); ok && name == "leader" {
+		runtime.LockOSThread()
+	}
 }
 
 // helperCall finds -helper=NAME in the arguments of the test binary.
@@ -245,6 +256,11 @@ func helperMiddle(args []string) int {
 	return 0
 }
 
+// evilName is a command name that would retitle a terminal, ring its bell
+// and start control sequences, bare and as UTF-8 (U+009B), if written raw;
+// and it is not valid UTF-8 (a comm holds 15 bytes).
+const evilName = "\x1b]0;pwn\x07\x9b\xff\xc2\x9b1m"
+
 // sleeper MARKER [KIND [FILE]]: say "ok", then block forever ignoring
 // SIGTERM; with KIND
 //
@@ -253,6 +269,7 @@ func helperMiddle(args []string) int {
 //	stop-term  stop itself, but do not ignore SIGTERM: once continued,
 //	           write "SIGTERM" to FILE and exit 0
 //	term       on SIGTERM, write "SIGTERM" to FILE and go on blocking
+//	evil       name itself with terminal escapes and invalid UTF-8
 func helperSleeper(args []string) int {
 	kind := ""
 	if len(args) > 1 {
@@ -282,6 +299,9 @@ func helperSleeper(args []string) int {
 		<-terms
 		os.WriteFile(args[2], []byte("SIGTERM\n"), 0o644)
 		return 0
+	case "evil":
+		name := []byte(evilName + "\x00")
+		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
 	case "term":
 		<-terms
 		os.WriteFile(args[2], []byte("SIGTERM\n"), 0o644)
@@ -497,6 +517,50 @@ func helperIDs(args []string) int {
 	}
 	os.Stdout.WriteString(line)
 	return 0
+}
+
+// holdout MARKER: leave a daemon (in a session of its own) that holds
+// this process's stdout and stderr, and whose main thread has exited while
+// its other threads run (see leader), then exit 0. A reader of the run's
+// output reaches EOF only once the daemon is gone.
+func helperHoldout(args []string) int {
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return 3
+	}
+	d := reexec("leader", args...)
+	d.Stdout, d.Stderr, d.ExtraFiles = os.Stdout, os.Stderr, []*os.File{wr}
+	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := d.Start(); err != nil {
+		return 3
+	}
+	wr.Close()
+	if b, _ := io.ReadAll(rd); string(b) != "ok" {
+		fmt.Fprintf(os.Stderr, "leader said %q\n", b)
+		return 4
+	}
+	// The leader thread is gone once /proc shows the process a zombie
+	// with threads.
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.Process.Pid))
+		if st, perr := procfs.ParseStat(b); err == nil && perr == nil && st.State == 'Z' && st.Threads > 1 {
+			return 0
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// leader MARKER: write "ok" to descriptor 3 and close it, then end the
+// main thread alone (exit(2), not exit_group): the process goes on in its
+// other threads, shown by /proc as a zombie, and ignores SIGTERM.
+func helperLeader(args []string) int {
+	signal.Ignore(syscall.SIGTERM)
+	go blockForever()
+	ready := os.NewFile(3, "ready")
+	ready.WriteString("ok")
+	ready.Close()
+	unix.RawSyscall(unix.SYS_EXIT, 0, 0, 0)
+	return 0 // not reached
 }
 
 // pid1 ARGV...: as PID 1 of new pid and mount namespaces, mount a private

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -149,7 +150,11 @@ type run struct {
 	stderr syncBuffer
 	done   chan struct{}
 	code   int
-	bg     bool // started by a shell as a background job
+	// waitErr is what cmd.Wait said: exec.ErrWaitDelay when tinit
+	// exited but its output did not reach EOF within WaitDelay (a
+	// leftover still held it).
+	waitErr error
+	bg      bool // started by a shell as a background job
 }
 
 // spec says what to run under tinit.
@@ -166,6 +171,8 @@ type spec struct {
 	// ctty makes tinit the leader of a new session with stdin, a
 	// terminal, as its controlling terminal.
 	ctty bool
+	// stderr, when set, is tinit's stderr instead of the run's buffer.
+	stderr *os.File
 }
 
 // helper returns the argv that runs the named helper of this test binary.
@@ -198,6 +205,9 @@ func start(t *testing.T, m mode, s spec) *run {
 		}
 		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	}
+	if s.stderr != nil {
+		cmd.Stderr = s.stderr
+	}
 	r := launch(t, m, cmd, false)
 	t.Cleanup(func() { r.checkLog(s.expect) })
 	return r
@@ -223,7 +233,10 @@ func launch(t *testing.T, m mode, cmd *exec.Cmd, bg bool) *run {
 func startRun(t *testing.T, cmd *exec.Cmd) *run {
 	t.Helper()
 	r := &run{t: t, cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
+	cmd.Stdout = &r.stdout
+	if cmd.Stderr == nil {
+		cmd.Stderr = &r.stderr
+	}
 	// A test that fails may leave children holding the output pipes; do
 	// not let that hang the suite.
 	cmd.WaitDelay = 5 * time.Second
@@ -231,7 +244,7 @@ func startRun(t *testing.T, cmd *exec.Cmd) *run {
 		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	go func() {
-		cmd.Wait()
+		r.waitErr = cmd.Wait()
 		r.code = exitCode(cmd.ProcessState)
 		close(r.done)
 	}()
@@ -304,19 +317,11 @@ func childrenOf(pid int) []int {
 // parents maps every live process of the machine to its parent.
 func parents() map[int]int {
 	parent := map[int]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+	procfs.New(nil).Scan(func(st procfs.Stat) {
+		if st.Live() {
+			parent[st.Pid] = st.PPid
 		}
-		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if i := bytes.LastIndexByte(st, ')'); err == nil && i > 0 && !isZombie(st) {
-			if f := strings.Fields(string(st[i+1:])); len(f) > 1 {
-				parent[p], _ = strconv.Atoi(f[1])
-			}
-		}
-	}
+	})
 	return parent
 }
 
@@ -484,27 +489,16 @@ func byName(name string) []int {
 	})
 }
 
-// liveProcs lists the processes of the machine, zombies aside, whose /proc
-// directory satisfies match.
+// liveProcs lists the live processes of the machine (a zombie leader whose
+// threads run on is live) whose /proc directory satisfies match.
 func liveProcs(match func(dir string) bool) []int {
 	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		dir := "/proc/" + e.Name()
-		if err != nil || !match(dir) {
-			continue
+	procfs.New(nil).Scan(func(st procfs.Stat) {
+		if st.Live() && match("/proc/"+strconv.Itoa(st.Pid)) {
+			pids = append(pids, st.Pid)
 		}
-		if st, err := os.ReadFile(dir + "/stat"); err == nil && !isZombie(st) {
-			pids = append(pids, pid)
-		}
-	}
+	})
 	return pids
-}
-
-func isZombie(stat []byte) bool {
-	i := bytes.LastIndexByte(stat, ')')
-	return i > 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // killMarked cleans up after a failed test so nothing it started survives.

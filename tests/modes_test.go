@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tinit-dev/tinit/internal/procfs"
 )
 
 // want says what a mode is, as tinit reports it and as the kernel shows it.
@@ -56,6 +58,11 @@ func TestModeIsWhatItsNameSays(t *testing.T) {
 		if got := inRunCgroup(t, child); got != cgroup {
 			t.Errorf("the command is in a cgroup of the run's own: %v, want %v", got, cgroup)
 		}
+		// SIGCHLD at its default: children still become zombies for the
+		// reaper, and no handler runs per child.
+		if caught, ignored := sigState(t, tinit, "SigCgt"), sigState(t, tinit, "SigIgn"); (caught|ignored)&sigBit(syscall.SIGCHLD) != 0 {
+			t.Errorf("tinit catches (%#x) or ignores (%#x) SIGCHLD; want its default disposition", caught, ignored)
+		}
 		r.signal(syscall.SIGTERM)
 		if code := r.wait(10 * time.Second); code != 0 {
 			t.Errorf("exit code %d, want 0", code)
@@ -66,19 +73,13 @@ func TestModeIsWhatItsNameSays(t *testing.T) {
 // nsPid returns pid's number in its innermost pid namespace.
 func nsPid(t *testing.T, pid int) int {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
+	v, err := procfs.New(nil).StatusField(pid, "NSpid")
+	f := strings.Fields(v)
+	if err != nil || len(f) == 0 {
+		t.Fatalf("NSpid of %d: %q, %v", pid, v, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
-			f := strings.Fields(v)
-			n, _ := strconv.Atoi(f[len(f)-1])
-			return n
-		}
-	}
-	t.Fatalf("no NSpid line for %d", pid)
-	return 0
+	n, _ := strconv.Atoi(f[len(f)-1])
+	return n
 }
 
 // holdsPidfd reports whether pid has a pidfd open.
@@ -99,15 +100,5 @@ func holdsPidfd(t *testing.T, pid int) bool {
 
 // inRunCgroup reports whether pid's cgroup v2 group is one tinit made.
 func inRunCgroup(t *testing.T, pid int) bool {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rel, ok := strings.CutPrefix(line, "0::"); ok {
-			return strings.Contains(filepath.Base(rel), "tinit-")
-		}
-	}
-	return false
+	return strings.HasPrefix(ownCgroup(t, pid), "tinit-")
 }

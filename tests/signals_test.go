@@ -92,6 +92,7 @@ func TestSingleChild(t *testing.T) {
 		r.waitClaimed()
 		r.signal(syscall.SIGUSR1)
 		waitRecorded(t, file, syscall.SIGUSR1)
+		r.waitLog("forwarded", 10*time.Second) // logged after the send
 		if fw := r.logs("forwarded"); len(fw) != 1 || fw[0].str("signal") != "SIGUSR1" {
 			t.Errorf("want one forwarded line for SIGUSR1, got %v", fw)
 		} else if group, _ := fw[0].flag("group"); group {

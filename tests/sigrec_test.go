@@ -2,15 +2,13 @@ package tests
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/internal/testenv"
 )
 
@@ -47,29 +45,33 @@ func sigrec(t *testing.T, args ...string) []string {
 // pendingSignals returns the signals pending for pid, for the process as a
 // whole and for any of its threads: what was sent but not yet taken.
 func pendingSignals(pid int) (uint64, error) {
-	var all uint64
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	fs := procfs.New(nil)
+	tasks, err := fs.Numbers(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return 0, err
 	}
-	for _, task := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
-		if err != nil {
-			continue // the thread ended
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if !ok || (k != "SigPnd" && k != "ShdPnd") {
-				continue
-			}
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+	var all uint64
+	for _, tid := range tasks {
+		for _, key := range []string{"SigPnd", "ShdPnd"} {
+			m, err := fs.SignalMask(tid, key)
 			if err != nil {
-				return 0, fmt.Errorf("%s of %d: %q", k, pid, v)
+				continue // the thread ended
 			}
-			all |= n
+			all |= m
 		}
 	}
 	return all, nil
+}
+
+// sigState returns the signal mask field (SigCgt, SigIgn, SigBlk) of pid's
+// status.
+func sigState(t *testing.T, pid int, field string) uint64 {
+	t.Helper()
+	m, err := procfs.New(nil).SignalMask(pid, field)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // sigBit is sig's bit in a /proc signal mask.

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"io"
 	"strconv"
+	"strings"
+
+	"github.com/tinit-dev/tinit/internal/escape"
 )
 
 // consoleWriter renders tinit's JSON log lines for a person at a terminal:
@@ -23,7 +26,10 @@ type field struct{ key, value string }
 func (w consoleWriter) Write(p []byte) (int, error) {
 	fields, ok := parseFlat(p)
 	if !ok {
-		return w.out.Write(p)
+		if _, err := w.out.Write(safeRaw(p)); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
 	var line, rest []byte
 	var when, level, msg string
@@ -38,7 +44,7 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 		case "app":
 		default:
 			rest = append(rest, ' ')
-			rest = append(rest, f.key...)
+			rest = appendText(rest, f.key)
 			rest = append(rest, '=')
 			rest = appendValue(rest, f.value)
 		}
@@ -47,11 +53,11 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 	if len(when) >= 23 {
 		when = when[11:23]
 	}
-	line = append(line, when...)
+	line = appendText(line, when)
 	line = append(line, ' ')
 	line = append(line, levelTag(level)...)
 	line = append(line, ' ')
-	line = append(line, msg...)
+	line = appendText(line, msg)
 	line = append(append(line, rest...), '\n')
 	if _, err := w.out.Write(line); err != nil {
 		return 0, err
@@ -73,12 +79,41 @@ func levelTag(level string) string {
 	return "???"
 }
 
-// appendValue quotes a value that would not read as one word.
+// appendValue quotes a value that would not read as one word, or that
+// holds anything but printable characters: a process's name or command
+// line may carry terminal escapes (ESC, BEL, the C1 controls) or invalid
+// UTF-8, and none of it may reach the terminal raw.
 func appendValue(b []byte, v string) []byte {
-	if v == "" || bytes.ContainsAny([]byte(v), " \t\n\"=") {
+	if v == "" || strings.ContainsAny(v, " \"=") || !escape.Clean(v) {
 		return strconv.AppendQuote(b, v)
 	}
 	return append(b, v...)
+}
+
+// appendText appends s as it is if printable, quoted otherwise.
+func appendText(b []byte, s string) []byte {
+	if escape.Clean(s) {
+		return append(b, s...)
+	}
+	return strconv.AppendQuote(b, s)
+}
+
+// safeRaw returns a line that could not be parsed with every byte that is
+// not printable, newline and tab aside, written as a Go escape.
+func safeRaw(p []byte) []byte {
+	if escape.Clean(strings.NewReplacer("\n", "", "\t", "").Replace(string(p))) {
+		return p
+	}
+	var out []byte
+	for _, part := range bytes.SplitAfter(p, []byte{'\n'}) {
+		line, nl := bytes.CutSuffix(part, []byte{'\n'})
+		q := strconv.Quote(string(line))
+		out = append(out, q[1:len(q)-1]...)
+		if nl {
+			out = append(out, '\n')
+		}
+	}
+	return out
 }
 
 // parseFlat reads one JSON object whose values are all scalars. It reports

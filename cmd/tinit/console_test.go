@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+	"github.com/tinit-dev/tinit/internal/escape"
 )
 
 func TestConsoleWriter(t *testing.T) {
@@ -20,6 +21,10 @@ func TestConsoleWriter(t *testing.T) {
 			" ERR x what=\"a \\\"b\\\"\\\\cé\"\n"},
 		{"nested kept raw", `{"level":"info","obj":{"a":1},"message":"x"}`, `{"level":"info","obj":{"a":1},"message":"x"}`},
 		{"not json", "hello\n", "hello\n"},
+		{"not json, escapes", "a\x1b[31mb\n", "a\\x1b[31mb\n"},
+		{"terminal escapes in a value", `{"level":"info","comm":"\u001b]0;x\u0007\u009b","message":"leftover process"}`,
+			" INF leftover process comm=\"\\x1b]0;x\\a\\u009b\"\n"},
+		{"escapes in the message", `{"level":"info","message":"a\u001bb"}`, " INF \"a\\x1bb\"\n"},
 		{"trailing comma", `{"level":"info",}`, `{"level":"info",}`},
 	}
 	for _, tt := range tests {
@@ -60,6 +65,9 @@ func FuzzParseFlat(f *testing.F) {
 		var out bytes.Buffer
 		if n, err := (consoleWriter{out: &out}).Write([]byte(s)); err != nil || n != len(s) {
 			t.Errorf("Write(%q) = %d, %v", s, n, err)
+		}
+		if !escape.Clean(strings.NewReplacer("\n", "", "\t", "").Replace(out.String())) {
+			t.Errorf("Write(%q) wrote %q: bytes that are not printable reach the terminal", s, out.String())
 		}
 	})
 }

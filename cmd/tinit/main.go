@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/tinit-dev/tinit/internal/escape"
 	"github.com/tinit-dev/tinit/subreaper"
 	"golang.org/x/sys/unix"
 )
@@ -34,7 +35,7 @@ const (
 func main() {
 	code, err := run(os.Args[1:])
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "tinit: %v\n", err)
+		fmt.Fprintf(os.Stderr, "tinit: %s\n", escape.Printable(err.Error()))
 	}
 	os.Exit(code)
 }
@@ -51,11 +52,12 @@ func run(args []string) (int, error) {
 		fmt.Println("tinit", version)
 		return 0, nil
 	}
+	reexecErr := reexecIfNeeded()
 	log := newLogger(opts.verbosity)
-	if err := clearSignalMask(); err != nil {
-		log.Warn().Str("component", "main").Err(err).Msg("the command inherits tinit's blocked signals")
+	if reexecErr != nil {
+		log.Warn().Str("component", "main").Err(reexecErr).Msg("cannot re-execute tinit; the command may inherit blocked signals")
 	}
-	code, err := subreaper.Run(subreaper.Config{
+	rec, err := subreaper.Run(subreaper.Config{
 		Argv:        opts.argv,
 		Grace:       opts.grace,
 		SingleChild: opts.singleChild,
@@ -69,7 +71,7 @@ func run(args []string) (int, error) {
 	case err != nil:
 		return exitInternal, err
 	}
-	return code, nil
+	return rec.ExitCode, nil
 }
 
 // newLogger builds the one logger: stderr only (stdout belongs to the

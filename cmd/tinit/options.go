@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,10 +17,11 @@ to the child's process group, and when the child exits ends whatever it left
 behind (SIGTERM, a grace period, SIGKILL). Exits with the child's status, or
 128+n if signal n killed it.
 
-Flags (each has an environment variable, for runtimes that pass no flags):
+Flags (each has an environment variable, for runtimes that pass no flags;
+a flag wins over its variable):
       --grace DURATION   time leftovers get between SIGTERM and SIGKILL,
-                         e.g. 500ms, 10s, or seconds as a plain number
-                         (default 2s; TINIT_GRACE)
+                         a Go duration (500ms, 10s) or plain seconds (3,
+                         0.5); default 2s; TINIT_GRACE
   -c, --single-child     forward signals to the child alone, not to its
                          process group (TINIT_SINGLE_CHILD=1)
       --no-pidfd         signal by pid instead of pidfd, as tinit does where
@@ -59,35 +61,99 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// parse reads the TINIT_ environment variables, then the flags, which win.
-// Flags end at "--" or at the first argument that is not a flag.
+// flagDef is one flag and the environment variable that stands in for it.
+type flagDef struct {
+	names []string
+	env   string // "" for none
+	// arg names the flag's value in messages; "" for a flag without one.
+	arg string
+	// set applies the flag's value ("" for a flag without one); fromEnv,
+	// when set, applies the variable's value instead of set.
+	set, fromEnv func(o *options, v string) error
+}
+
+// flagDefs are tinit's flags.
+var flagDefs = []flagDef{
+	{names: []string{"--grace"}, env: "TINIT_GRACE", arg: "DURATION", set: func(o *options, v string) (err error) {
+		o.grace, err = parseDuration(v)
+		return err
+	}},
+	{names: []string{"-c", "--single-child"}, env: "TINIT_SINGLE_CHILD", set: setBool(func(o *options) *bool { return &o.singleChild })},
+	{names: []string{"--no-pidfd"}, env: "TINIT_NO_PIDFD", set: setBool(func(o *options) *bool { return &o.noPidfd })},
+	{names: []string{"--no-cgroup"}, env: "TINIT_NO_CGROUP", set: setBool(func(o *options) *bool { return &o.noCgroup })},
+	{names: []string{"-v", "--verbose"}, env: "TINIT_VERBOSITY",
+		set: func(o *options, _ string) error { o.verbosity++; return nil },
+		fromEnv: func(o *options, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > maxVerbosity {
+				return fmt.Errorf("want 0, 1 or 2, got %q", v)
+			}
+			o.verbosity = n
+			return nil
+		}},
+	{names: []string{"--version"}, set: setBool(func(o *options) *bool { return &o.version })},
+	{names: []string{"-h", "--help"}, set: setBool(func(o *options) *bool { return &o.help })},
+}
+
+// setBool sets a boolean field: to true for the flag, to the value of its
+// variable (see parseBool) from the environment.
+func setBool(field func(o *options) *bool) func(o *options, v string) error {
+	return func(o *options, v string) (err error) {
+		if v == "" {
+			*field(o) = true
+			return nil
+		}
+		*field(o), err = parseBool(v)
+		return err
+	}
+}
+
+// parse reads the flags, then the TINIT_ environment variables of the
+// flags not given: a flag wins over its variable, which is then not even
+// read, and --help and --version read none. Flags end at "--" or at the
+// first argument that is not a flag.
 func parse(args []string, getenv func(string) string) (options, error) {
 	o := options{grace: subreaper.DefaultGrace}
-	if err := o.fromEnv(getenv); err != nil {
-		return o, err
-	}
-	verbose := -1 // from -v flags; -1 leaves TINIT_VERBOSITY in force
-	for i := 0; i < len(args); i++ {
+	given := map[*flagDef]bool{}
+	i := 0
+	for ; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
-			o.argv = args[i+1:]
+			i++
 			break
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
-			o.argv = args[i:]
 			break
 		}
-		used, err := o.flag(a, args[i+1:], &verbose)
+		used, err := o.flag(a, args[i+1:], given)
 		if err != nil {
 			return o, err
 		}
 		i += used
 	}
-	if verbose >= 0 {
-		o.verbosity = verbose
-	}
+	o.argv = args[i:]
 	o.verbosity = min(o.verbosity, maxVerbosity)
-	if len(o.argv) == 0 && !o.help && !o.version {
+	if o.help || o.version {
+		return o, nil
+	}
+	for k := range flagDefs {
+		d := &flagDefs[k]
+		if given[d] || d.env == "" {
+			continue
+		}
+		v := getenv(d.env)
+		if v == "" {
+			continue
+		}
+		apply := d.set
+		if d.fromEnv != nil {
+			apply = d.fromEnv
+		}
+		if err := apply(&o, v); err != nil {
+			return o, usagef("%s: %v", d.env, err)
+		}
+	}
+	if len(o.argv) == 0 {
 		return o, usagef("no command given; usage: tinit [flags] -- COMMAND [ARGS...]")
 	}
 	return o, nil
@@ -95,113 +161,100 @@ func parse(args []string, getenv func(string) string) (options, error) {
 
 // flag applies one flag and returns how many of the following arguments
 // it took as its value.
-func (o *options) flag(a string, rest []string, verbose *int) (int, error) {
+func (o *options) flag(a string, rest []string, given map[*flagDef]bool) (int, error) {
 	name, value, hasValue := strings.Cut(a, "=")
-	switch {
-	case name == "-h" || name == "--help":
-		o.help = true
-	case name == "--version":
-		o.version = true
-	case name == "-c" || name == "--single-child":
-		o.singleChild = true
-	case name == "--no-pidfd":
-		o.noPidfd = true
-	case name == "--no-cgroup":
-		o.noCgroup = true
-	case name == "--grace":
-		return o.graceFlag(value, hasValue, rest)
-	case name == "--verbose" || isShortVerbose(name):
-		n := strings.Count(name, "v")
-		if name == "--verbose" {
-			n = 1
+	if n := strings.Count(name, "v"); n > 1 && n == len(name)-1 && name[0] == '-' && name[1] == 'v' {
+		// -vv, -vvv: -v that many times.
+		d := lookupFlag("-v")
+		given[d] = true
+		o.verbosity += n
+		if hasValue {
+			return 0, usagef("flag %s takes no value", name)
 		}
-		*verbose = max(*verbose, 0) + n
-	default:
+		return 0, nil
+	}
+	d := lookupFlag(name)
+	if d == nil {
 		return 0, usagef("unknown flag %q (did you forget -- before the command?)", a)
 	}
-	if hasValue {
-		return 0, usagef("flag %s takes no value", name)
-	}
-	return 0, nil
-}
-
-func (o *options) graceFlag(value string, hasValue bool, rest []string) (int, error) {
+	given[d] = true
 	used := 0
-	if !hasValue {
+	switch {
+	case d.arg == "" && hasValue:
+		return 0, usagef("flag %s takes no value", name)
+	case d.arg != "" && !hasValue:
 		if len(rest) == 0 {
-			return 0, usagef("--grace needs a duration, e.g. --grace 5s")
+			return 0, usagef("%s needs a value: %s %s", name, name, d.arg)
 		}
 		value, used = rest[0], 1
 	}
-	d, err := parseGrace(value)
-	if err != nil {
-		return 0, usagef("--grace: %v", err)
+	if err := d.set(o, value); err != nil {
+		return 0, usagef("%s: %v", name, err)
 	}
-	o.grace = d
 	return used, nil
 }
 
-// isShortVerbose matches -v, -vv, -vvv...
-func isShortVerbose(name string) bool {
-	return len(name) > 1 && name[0] == '-' && strings.Count(name, "v") == len(name)-1
-}
-
-func (o *options) fromEnv(getenv func(string) string) error {
-	var err error
-	if v := getenv("TINIT_GRACE"); v != "" {
-		if o.grace, err = parseGrace(v); err != nil {
-			return usagef("TINIT_GRACE: %v", err)
+func lookupFlag(name string) *flagDef {
+	for k := range flagDefs {
+		if slices.Contains(flagDefs[k].names, name) {
+			return &flagDefs[k]
 		}
-	}
-	if o.singleChild, err = envBool(getenv, "TINIT_SINGLE_CHILD"); err != nil {
-		return err
-	}
-	if o.noPidfd, err = envBool(getenv, "TINIT_NO_PIDFD"); err != nil {
-		return err
-	}
-	if o.noCgroup, err = envBool(getenv, "TINIT_NO_CGROUP"); err != nil {
-		return err
-	}
-	if v := getenv("TINIT_VERBOSITY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > maxVerbosity {
-			return usagef("TINIT_VERBOSITY: want 0, 1 or 2, got %q", v)
-		}
-		o.verbosity = n
 	}
 	return nil
 }
 
-// parseGrace reads a Go duration ("1.5s", "300ms") or a plain number of
-// seconds ("10").
-func parseGrace(v string) (time.Duration, error) {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		secs, ferr := strconv.ParseFloat(v, 64)
-		if ferr != nil || secs != secs || secs > maxGrace.Seconds() {
-			return 0, fmt.Errorf("invalid duration %q", v)
+// maxDuration keeps a typo from turning into a hang of days.
+const maxDuration = 24 * time.Hour
+
+// parseDuration reads a Go duration ("1.5s", "300ms", "1m30s") or a plain
+// decimal number of seconds ("10", "0.5"). Nothing else: no sign, no
+// exponent, no hexadecimal, no digit separators, nothing above a day.
+func parseDuration(v string) (time.Duration, error) {
+	var d time.Duration
+	switch {
+	case v == "" || v[0] == '+' || v[0] == '-':
+		return 0, fmt.Errorf("invalid duration %q: want e.g. 500ms, 10s or 3", v)
+	case plainSeconds(v):
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs > maxDuration.Seconds() {
+			return 0, fmt.Errorf("duration %q exceeds %v", v, maxDuration)
 		}
 		d = time.Duration(secs * float64(time.Second))
+	default:
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, fmt.Errorf("invalid duration %q: want e.g. 500ms, 10s or 3", v)
+		}
 	}
-	if d < 0 {
-		return 0, fmt.Errorf("negative duration %q", v)
-	}
-	if d > maxGrace {
-		return 0, fmt.Errorf("duration %q exceeds %v", v, maxGrace)
+	if d > maxDuration {
+		return 0, fmt.Errorf("duration %q exceeds %v", v, maxDuration)
 	}
 	return d, nil
 }
 
-// maxGrace keeps a typo from turning into a hang of days.
-const maxGrace = 24 * time.Hour
+// plainSeconds reports whether v is digits, optionally a dot and more
+// digits.
+func plainSeconds(v string) bool {
+	whole, frac, dot := strings.Cut(v, ".")
+	return whole != "" && allDigits(whole) && (!dot || frac != "" && allDigits(frac))
+}
 
-func envBool(getenv func(string) string, key string) (bool, error) {
-	switch v := getenv(key); strings.ToLower(v) {
-	case "", "0", "false", "no", "off":
+func allDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(s) <= 12
+}
+
+// parseBool reads a boolean variable.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "0", "false", "no", "off":
 		return false, nil
 	case "1", "true", "yes", "on":
 		return true, nil
-	default:
-		return false, usagef("%s: want 1, true, yes, on or 0, false, no, off; got %q", key, v)
 	}
+	return false, fmt.Errorf("want 1, true, yes, on or 0, false, no, off; got %q", v)
 }

@@ -63,6 +63,24 @@ func TestParse(t *testing.T) {
 			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, noCgroup: true}},
 		{"no-cgroup from env", []string{"x"}, env("TINIT_NO_CGROUP", "yes"),
 			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, noCgroup: true}},
+		// A flag wins over its variable, which is then not read at all,
+		// and --help and --version read no variable.
+		{"--grace beats a bad TINIT_GRACE", []string{"--grace", "1s", "x"}, env("TINIT_GRACE", "forever"),
+			options{argv: []string{"x"}, grace: time.Second}},
+		{"-c beats a bad TINIT_SINGLE_CHILD", []string{"-c", "x"}, env("TINIT_SINGLE_CHILD", "maybe"),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, singleChild: true}},
+		{"-v beats a bad TINIT_VERBOSITY", []string{"-v", "x"}, env("TINIT_VERBOSITY", "lots"),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, verbosity: 1}},
+		{"--help with bad variables", []string{"--help"}, env("TINIT_GRACE", "forever", "TINIT_NO_PIDFD", "maybe"),
+			options{grace: subreaper.DefaultGrace, help: true}},
+		{"--version with bad variables", []string{"--version"}, env("TINIT_GRACE", "forever"),
+			options{grace: subreaper.DefaultGrace, version: true}},
+		{"TINIT_ bool off", []string{"x"}, env("TINIT_NO_PIDFD", "off"),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace}},
+		{"grace, fractional seconds", []string{"--grace", "0.25", "x"}, env(),
+			options{argv: []string{"x"}, grace: 250 * time.Millisecond}},
+		{"grace, composite duration", []string{"--grace", "1m30s", "x"}, env(),
+			options{argv: []string{"x"}, grace: 90 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,15 +107,24 @@ func TestParseErrors(t *testing.T) {
 		{"nothing", nil, env(), "no command given"},
 		{"only --", []string{"--"}, env(), "no command given"},
 		{"unknown flag", []string{"-x", "cmd"}, env(), "did you forget --"},
-		{"grace missing", []string{"--grace"}, env(), "--grace needs a duration"},
+		{"grace missing", []string{"--grace"}, env(), "--grace needs a value: --grace DURATION"},
 		{"grace bad", []string{"--grace", "soon", "x"}, env(), "invalid duration"},
-		{"grace negative", []string{"--grace=-1s", "x"}, env(), "negative duration"},
+		{"grace negative", []string{"--grace=-1s", "x"}, env(), "invalid duration"},
+		{"grace tiny negative", []string{"--grace=-0.0000000001", "x"}, env(), "invalid duration"},
+		{"grace hex float", []string{"--grace=0x1p2", "x"}, env(), "invalid duration"},
+		{"grace digit separators", []string{"--grace=1_000", "x"}, env(), "invalid duration"},
+		{"grace exponent", []string{"--grace=1e3", "x"}, env(), "invalid duration"},
+		{"grace plus", []string{"--grace=+5", "x"}, env(), "invalid duration"},
+		{"grace inf", []string{"--grace=inf", "x"}, env(), "invalid duration"},
+		{"grace trailing dot", []string{"--grace=5.", "x"}, env(), "invalid duration"},
+		{"grace huge seconds", []string{"--grace=99999999", "x"}, env(), "exceeds"},
 		{"grace huge", []string{"--grace=1000h", "x"}, env(), "exceeds"},
 		{"grace NaN", []string{"--grace=NaN", "x"}, env(), "invalid duration"},
 		{"value on a switch", []string{"-c=1", "x"}, env(), "takes no value"},
 		{"bad env grace", []string{"x"}, env("TINIT_GRACE", "x"), "TINIT_GRACE"},
 		{"bad env bool", []string{"x"}, env("TINIT_NO_PIDFD", "maybe"), "TINIT_NO_PIDFD"},
 		{"bad env verbosity", []string{"x"}, env("TINIT_VERBOSITY", "7"), "TINIT_VERBOSITY"},
+		{"bad env grace, no flag", []string{"x"}, env("TINIT_GRACE", "0x1p2"), "TINIT_GRACE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +160,7 @@ func FuzzParse(f *testing.F) {
 		if len(o.argv) == 0 && !o.help && !o.version {
 			t.Errorf("parse(%q) succeeded without a command", args)
 		}
-		if o.grace < 0 || o.grace > maxGrace || o.verbosity < 0 || o.verbosity > maxVerbosity {
+		if o.grace < 0 || o.grace > maxDuration || o.verbosity < 0 || o.verbosity > maxVerbosity {
 			t.Errorf("parse(%q) = %+v out of range", args, o)
 		}
 	})

@@ -1,0 +1,393 @@
+// Package procfs reads what tinit needs to know about processes from /proc:
+// a process's stat line (parent, group, session, state, threads, CPU time,
+// start time), its command line, the processes of the pid namespace, and
+// the descendants of a process. It is the one parser of /proc in the
+// repository: the supervisor, the tests of the built binary and the
+// benchmark all read /proc through it.
+//
+// It does not signal, stop or wait for processes, and it reads nothing that
+// needs ptrace rights. An FS is not safe for concurrent use: it reads every
+// file into one reusable buffer.
+package procfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/tinit-dev/tinit/fdtrack"
+	"golang.org/x/sys/unix"
+)
+
+// Root is where procfs is mounted.
+const Root = "/proc"
+
+// ErrMalformed means a /proc file could not be parsed.
+var ErrMalformed = errors.New("malformed /proc file")
+
+// bufSize is the size of FS's read buffers: a stat line is a few hundred
+// bytes; longer files (a command line) are cut at this length.
+const bufSize = 4096
+
+// FS reads /proc. Every descriptor it opens goes through the fd registry it
+// was given, or, with a nil registry (tests, the benchmark), through plain
+// system calls; either way each is closed before the call returns.
+type FS struct {
+	fds  *fdtrack.Registry
+	buf  []byte // file contents
+	dir  []byte // directory entries, apart so that a scan can read files
+	path []byte
+}
+
+// New returns an FS that opens its descriptors through fds (nil: directly).
+func New(fds *fdtrack.Registry) *FS {
+	return &FS{fds: fds, buf: make([]byte, bufSize), dir: make([]byte, bufSize)}
+}
+
+// file is a descriptor FS holds for the length of one call.
+type file struct {
+	fd  int
+	tok fdtrack.Token
+}
+
+func (fs *FS) open(path string, flags int) (file, error) {
+	if fs.fds != nil {
+		tok, err := fs.fds.Open(path, flags)
+		if err != nil {
+			return file{}, err
+		}
+		fd, err := fs.fds.Fd(tok)
+		return file{fd: fd, tok: tok}, err
+	}
+	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return file{}, fmt.Errorf("open %s: %w", path, err)
+	}
+	return file{fd: fd}, nil
+}
+
+func (fs *FS) close(f file) error {
+	if fs.fds != nil {
+		return fs.fds.Close(f.tok)
+	}
+	return unix.Close(f.fd)
+}
+
+// ReadFile returns the first 4096 bytes of path; the slice is valid until
+// the next call on fs.
+func (fs *FS) ReadFile(path string) ([]byte, error) {
+	f, err := fs.open(path, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	n, rerr := readFull(f.fd, fs.buf)
+	if err := fs.close(f); err != nil && rerr == nil {
+		rerr = err
+	}
+	return fs.buf[:n], rerr
+}
+
+func readFull(fd int, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// pidPath returns Root/PID/name in fs.path, without allocating.
+func (fs *FS) pidPath(pid int, name string) string {
+	fs.path = append(fs.path[:0], Root+"/"...)
+	fs.path = strconv.AppendInt(fs.path, int64(pid), 10)
+	fs.path = append(fs.path, '/')
+	fs.path = append(fs.path, name...)
+	return string(fs.path)
+}
+
+// Stat reads /proc/PID/stat. A process that is gone yields an error
+// wrapping unix.ENOENT or unix.ESRCH.
+func (fs *FS) Stat(pid int) (Stat, error) {
+	b, err := fs.ReadFile(fs.pidPath(pid, "stat"))
+	if err != nil {
+		return Stat{}, err
+	}
+	return ParseStat(b)
+}
+
+// Cmdline returns the command line of pid with spaces between arguments,
+// cut at 4096 bytes; "" for a kernel thread, a zombie or a process gone.
+// The bytes are the process's own: quote them before showing them.
+func (fs *FS) Cmdline(pid int) string {
+	b, err := fs.ReadFile(fs.pidPath(pid, "cmdline"))
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimRight(bytes.ReplaceAll(b, []byte{0}, []byte{' '}), " "))
+}
+
+// Names lists the entries of a directory, "." and ".." aside.
+func (fs *FS) Names(dir string) ([]string, error) {
+	var out []string
+	err := fs.eachName(dir, func(name []byte) { out = append(out, string(name)) })
+	return out, err
+}
+
+// Numbers lists the numeric entries of a /proc directory: of /proc itself,
+// every process (thread group) of the pid namespace procfs was mounted
+// for; of /proc/PID/fd, the open descriptors; of /proc/PID/task, threads.
+func (fs *FS) Numbers(dir string) ([]int, error) {
+	var out []int
+	err := fs.eachName(dir, func(name []byte) {
+		if n, ok := atoi(name); ok {
+			out = append(out, n)
+		}
+	})
+	return out, err
+}
+
+// eachName calls fn with each entry of dir as the kernel lists it, batch
+// by batch: fn may read files meanwhile, and entries created during the
+// listing past its position are still seen (in /proc, processes are listed
+// in pid order, so a child forked with a higher pid meanwhile shows up).
+func (fs *FS) eachName(dir string, fn func(name []byte)) error {
+	f, err := fs.open(dir, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return err
+	}
+	defer fs.close(f)
+	for {
+		n, err := unix.ReadDirent(f.fd, fs.dir)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", dir, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		for b := fs.dir[:n]; len(b) > 0; {
+			var name []byte
+			name, b = nextDirent(b)
+			if name != nil {
+				fn(name)
+			}
+		}
+	}
+}
+
+// nextDirent cuts the first linux_dirent64 off b and returns its name
+// (nil for "." and ".." or a malformed record) and the rest.
+func nextDirent(b []byte) (name, rest []byte) {
+	const nameOff = 19 // d_ino 8, d_off 8, d_reclen 2, d_type 1
+	if len(b) < nameOff {
+		return nil, nil
+	}
+	reclen := int(b[16]) | int(b[17])<<8
+	if reclen < nameOff || reclen > len(b) {
+		return nil, nil
+	}
+	name = b[nameOff:reclen]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	if string(name) == "." || string(name) == ".." {
+		name = nil
+	}
+	return name, b[reclen:]
+}
+
+func atoi(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// Scan calls fn with the stat of every process of the namespace, each read
+// the moment the listing reaches it (see eachName). Processes that vanish
+// while being read, or whose stat cannot be parsed, are skipped. The Comm of what fn gets is empty: Scan
+// reads no name, so that a host of thousands of processes costs no
+// allocation per process; Stat(pid) has it.
+func (fs *FS) Scan(fn func(Stat)) error {
+	return fs.eachName(Root, func(name []byte) {
+		pid, ok := atoi(name)
+		if !ok {
+			return
+		}
+		b, err := fs.ReadFile(fs.pidPath(pid, "stat"))
+		if err != nil {
+			return // exited meanwhile
+		}
+		if st, err := parseStat(b, false); err == nil {
+			fn(st)
+		}
+	})
+}
+
+// StatusField returns the value of the field key ("Threads", "SigCgt",
+// "NSpid") of /proc/PID/status, spaces trimmed.
+func (fs *FS) StatusField(pid int, key string) (string, error) {
+	b, err := fs.ReadFile(fs.pidPath(pid, "status"))
+	if err != nil {
+		return "", err
+	}
+	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+		if v, ok := bytes.CutPrefix(line, []byte(key+":")); ok {
+			return string(bytes.TrimSpace(v)), nil
+		}
+	}
+	return "", fmt.Errorf("%w: no %s in the status of %d", ErrMalformed, key, pid)
+}
+
+// SignalMask returns a signal set field of /proc/PID/status ("SigPnd",
+// "ShdPnd", "SigBlk", "SigIgn", "SigCgt"), bit n-1 for signal n.
+func (fs *FS) SignalMask(pid int, key string) (uint64, error) {
+	v, err := fs.StatusField(pid, key)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(v, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s %q", ErrMalformed, key, v)
+	}
+	return n, nil
+}
+
+// Cgroup2 returns the path of pid's cgroup v2 group, relative to the
+// hierarchy's root as pid's cgroup namespace shows it.
+func (fs *FS) Cgroup2(pid int) (string, error) {
+	b, err := fs.ReadFile(fs.pidPath(pid, "cgroup"))
+	if err != nil {
+		return "", err
+	}
+	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+		if rel, ok := bytes.CutPrefix(line, []byte("0::")); ok {
+			return string(rel), nil
+		}
+	}
+	return "", fmt.Errorf("%w: no cgroup v2 line for %d", ErrMalformed, pid)
+}
+
+// Environ returns pid's environment as its process started (or changed
+// it in place), whole. Reading it needs the rights ptrace would: the same
+// user and a dumpable process, or CAP_SYS_PTRACE. The strings are the
+// process's own: quote them before showing them.
+func (fs *FS) Environ(pid int) ([]string, error) {
+	f, err := fs.open(fs.pidPath(pid, "environ"), unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer fs.close(f)
+	var all []byte
+	for {
+		n, err := unix.Read(f.fd, fs.buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read environ of %d: %w", pid, err)
+		}
+		if n == 0 {
+			break
+		}
+		all = append(all, fs.buf[:n]...)
+	}
+	var out []string
+	for kv := range bytes.SplitSeq(all, []byte{0}) {
+		if len(kv) > 0 {
+			out = append(out, string(kv))
+		}
+	}
+	return out, nil
+}
+
+// Children lists the children of pid, from the children file of each of
+// its threads (a child belongs to the thread that forked it, or to which
+// it was reparented). Unlike a scan of /proc it costs a few reads, not one
+// per process of the machine, and it shows a child the moment it is
+// reparented; but a child that moves meanwhile may be missed, so it
+// complements a scan rather than replacing it. Pids may repeat.
+func (fs *FS) Children(pid int) ([]int, error) {
+	tasks, err := fs.Numbers(fs.pidPath(pid, "task"))
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, tid := range tasks {
+		fs.path = append(fs.path[:0], Root+"/"...)
+		fs.path = strconv.AppendInt(fs.path, int64(pid), 10)
+		fs.path = append(fs.path, "/task/"...)
+		fs.path = strconv.AppendInt(fs.path, int64(tid), 10)
+		fs.path = append(fs.path, "/children"...)
+		b, err := fs.ReadFile(string(fs.path))
+		if err != nil {
+			continue // the thread ended
+		}
+		for f := range bytes.FieldsSeq(b) {
+			if n, ok := atoi(f); ok {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Descendants lists every process below root, parents before their
+// children, zombies included (see Stat.Live).
+func (fs *FS) Descendants(root int) ([]Stat, error) {
+	children := map[int][]Stat{}
+	err := fs.Scan(func(st Stat) {
+		if st.Pid != root {
+			children[st.PPid] = append(children[st.PPid], st)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Stat
+	queue := []int{root}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		for _, c := range children[parent] {
+			if full, err := fs.Stat(c.Pid); err == nil && full.Start == c.Start {
+				c.Comm = full.Comm
+			}
+			out = append(out, c)
+			queue = append(queue, c.Pid)
+		}
+	}
+	return out, nil
+}
+
+// Ours reports whether procfs shows the pid namespace of the calling
+// process, whose pid is self: after `unshare --pid --fork` without a fresh
+// /proc mount it shows the parent namespace, where pids name other
+// processes.
+func (fs *FS) Ours(self int) bool {
+	b, err := fs.ReadFile(Root + "/self/stat")
+	if err != nil {
+		return false
+	}
+	st, err := ParseStat(b)
+	return err == nil && st.Pid == self
+}

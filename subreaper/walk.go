@@ -1,0 +1,299 @@
+package subreaper
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tinit-dev/tinit/fdtrack"
+	"github.com/tinit-dev/tinit/internal/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// walker is the killer of a subreaper without a cgroup of its own, where
+// no broadcast exists: it walks /proc for tinit's descendants.
+//
+// A walk that lists first and signals afterwards misses a fork-and-exit
+// chain (one live process at a time, each living a few hundred
+// microseconds) about one time in eight: by the time the signal goes out,
+// the process listed is gone and its child was never listed. So a pass
+// signals each descendant the moment the listing reaches it, and /proc
+// lists processes in pid order as they are at that moment, so a child
+// forked meanwhile, with a higher pid, is reached later in the same pass.
+// What a pass still misses (a child listed before its parent, after the
+// pids wrapped around), the next finds. For SIGTERM the walk first stops
+// everything with SIGSTOP, pass after pass until a pass finds nothing new
+// (a stopped process cannot fork), then sends SIGTERM and SIGCONT to the
+// set, which no longer changes. For SIGKILL it passes the same way (a
+// process with SIGKILL pending cannot fork either).
+//
+// What this guarantees: every process that descends from tinit when the
+// walk starts, and every one forked from them during it, is signalled,
+// unless more than maxPasses passes each see something new (a fork bomb
+// outrunning the walk); the SIGKILL passes of the lifecycle then go on.
+type walker struct {
+	proc *procfs.FS
+	send *sender
+	self int
+}
+
+// maxPasses bounds one stop or kill of the walk.
+const maxPasses = 50
+
+// procKey names one process for as long as the machine runs.
+type procKey struct {
+	pid   int
+	start uint64
+}
+
+// pass walks once, sends sigs to every live descendant not in done as soon
+// as it is found, adds it to done and returns the ones it reached, and
+// whether it saw any descendant, live or dead, that no earlier pass saw
+// (seen keeps them): a pass that sees nothing new proves the set of
+// processes settled. (A pass can reach nothing and still see new ones: a
+// fork-and-exit chain it keeps arriving too late for.) A pass is two
+// sweeps: down the tree of children files from tinit, which is quick and
+// sees an orphan the moment it is reparented to tinit (where a chain's
+// live link is almost always); then a scan of all of /proc, which misses
+// nothing that stays put.
+func (w *walker) pass(done, seen map[procKey]bool, sigs ...unix.Signal) (reached []procfs.Stat, fresh bool, err error) {
+	reach := func(st procfs.Stat) {
+		k := procKey{st.Pid, st.Start}
+		if !seen[k] {
+			seen[k], fresh = true, true
+		}
+		if st.Live() && !done[k] {
+			if full, ok := w.send.listed(st, sigs...); ok {
+				done[k] = true
+				reached = append(reached, full)
+			}
+		}
+	}
+	w.sweepTree(reach)
+	err = w.sweepScan(reach)
+	return reached, fresh, err
+}
+
+// sweepTree visits tinit's descendants breadth first through their
+// children files.
+func (w *walker) sweepTree(reach func(procfs.Stat)) {
+	seen := map[int]bool{w.self: true}
+	queue := []int{w.self}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		kids, _ := w.proc.Children(parent)
+		for _, pid := range kids {
+			if seen[pid] {
+				continue
+			}
+			seen[pid] = true
+			st, err := w.proc.Stat(pid)
+			if err != nil || st.PPid != parent {
+				continue // gone, or moved: the scan will place it
+			}
+			reach(st)
+			queue = append(queue, pid)
+		}
+	}
+}
+
+// sweepScan visits every process of /proc in pid order, reaching each
+// descendant the moment it is listed; a child listed before its parent is
+// reached once the parent is.
+func (w *walker) sweepScan(reach func(procfs.Stat)) error {
+	ours := map[int]bool{w.self: true}
+	waiting := map[int][]procfs.Stat{} // by parent, listed before it
+	var visit func(st procfs.Stat)
+	visit = func(st procfs.Stat) {
+		ours[st.Pid] = true
+		reach(st)
+		children := waiting[st.Pid]
+		delete(waiting, st.Pid)
+		for _, c := range children {
+			visit(c)
+		}
+	}
+	return w.proc.Scan(func(st procfs.Stat) {
+		switch {
+		case st.Pid == w.self:
+		case ours[st.PPid]:
+			visit(st)
+		default:
+			waiting[st.PPid] = append(waiting[st.PPid], st)
+		}
+	})
+}
+
+// stopAll stops every descendant, pass after pass until a pass sees
+// nothing new, and returns what it stopped. SIGSTOP takes effect when its
+// target next returns to user space: a process caught inside fork(2)
+// still creates its child, and one caught between its fork and its exit
+// exits instead of stopping. So a quiet pass proves the set settled only
+// if it began after every process reached was seen stopped or gone: then
+// nothing of the set could fork during it.
+func (w *walker) stopAll() ([]procfs.Stat, error) {
+	done, seen := map[procKey]bool{}, map[procKey]bool{}
+	deadline := time.Time{} // of waiting for stops, from the first quiet pass
+	var all []procfs.Stat
+	confirming := false
+	for range maxPasses {
+		reached, fresh, err := w.pass(done, seen, unix.SIGSTOP)
+		all = append(all, reached...)
+		switch {
+		case err != nil:
+			return all, err
+		case fresh:
+			confirming = false
+		case confirming:
+			return all, nil
+		default:
+			if deadline.IsZero() {
+				deadline = time.Now().Add(settleWait)
+			}
+			w.awaitStops(all, deadline)
+			confirming = true
+		}
+	}
+	return all, nil
+}
+
+// settleWait bounds how long stopAll waits for its stops to take effect: a
+// process in uninterruptible sleep stops only when it wakes.
+const settleWait = 100 * time.Millisecond
+
+// awaitStops waits until every process in procs is stopped or gone, or the
+// deadline passes.
+func (w *walker) awaitStops(procs []procfs.Stat, deadline time.Time) {
+	for _, p := range procs {
+		for time.Now().Before(deadline) {
+			st, err := w.proc.Stat(p.Pid)
+			if err != nil || st.Start != p.Start || !st.Live() || st.State == 'T' || st.State == 't' {
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}
+}
+
+func (w *walker) list() ([]procfs.Stat, error) {
+	procs, err := w.proc.Descendants(w.self)
+	return live(procs), err
+}
+
+func (w *walker) term(found func([]procfs.Stat)) error {
+	stopped, err := w.stopAll()
+	found(stopped)
+	for _, p := range stopped {
+		// Stopped, p cannot have died and been replaced meanwhile but
+		// by SIGKILL from elsewhere; the check costs one read.
+		w.send.listed(p, termCont...)
+	}
+	return err
+}
+
+func (w *walker) kill() error { return w.killAll() }
+
+// killAll sends SIGKILL to every descendant, pass after pass until a pass
+// sees nothing new.
+func (w *walker) killAll() error {
+	done, seen := map[procKey]bool{}, map[procKey]bool{}
+	for range maxPasses {
+		_, fresh, err := w.pass(done, seen, unix.SIGKILL)
+		if err != nil || !fresh {
+			return err
+		}
+	}
+	return nil
+}
+
+// sender delivers signals to processes tinit found, after proving that the
+// pid still names the process found, so that a pid reused meanwhile is
+// never signalled. With pidfds, the pidfd is opened first and the proof
+// made after: the pidfd pins whichever process held the pid when it was
+// opened, and the proof shows that it is the one found. Without pidfds the
+// same proof precedes kill(2), which leaves a window of two system calls.
+type sender struct {
+	fds    *fdtrack.Registry
+	proc   *procfs.FS // nil without a /proc of tinit's pid namespace
+	pidfds bool
+}
+
+// listed delivers sigs to p, listed from /proc, if p.Pid still names a
+// process started when p was: it returns that process's stat.
+func (s *sender) listed(p procfs.Stat, sigs ...unix.Signal) (procfs.Stat, bool) {
+	same := func() (procfs.Stat, bool) {
+		now, err := s.proc.Stat(p.Pid)
+		return now, err == nil && now.Start == p.Start
+	}
+	if !s.pidfds {
+		now, ok := same()
+		return now, ok && sendAll(sigs, func(sig unix.Signal) error { return unix.Kill(p.Pid, sig) })
+	}
+	tok, err := s.fds.PidfdOpen(p.Pid)
+	if err != nil {
+		return p, false
+	}
+	defer s.fds.Close(tok)
+	now, ok := same()
+	if !ok {
+		return now, false
+	}
+	return now, sendAll(sigs, func(sig unix.Signal) error { return s.pidfd(tok, sig) })
+}
+
+// member delivers sigs to pid, listed in the run's cgroup whose id is cg.
+// Through a pidfd it is proven still a member first where the kernel says
+// (PIDFD_GET_INFO, Linux 6.13); elsewhere the pid, a member a moment
+// before, is signalled as is: it could name another process only if the
+// kernel's pid allocator had wrapped around in between.
+func (s *sender) member(pid int, cg uint64, sigs ...unix.Signal) (bool, error) {
+	if !s.pidfds {
+		return sendAll(sigs, func(sig unix.Signal) error { return unix.Kill(pid, sig) }), nil
+	}
+	tok, err := s.fds.PidfdOpen(pid)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return false, nil
+		}
+		return false, err
+	}
+	defer s.fds.Close(tok)
+	fd, err := s.fds.Fd(tok)
+	if err != nil {
+		return false, err
+	}
+	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_CGROUPID}
+	if unix.IoctlPidfdInfo(fd, &info) == nil && info.Mask&unix.PIDFD_INFO_CGROUPID != 0 && info.Cgroupid != cg {
+		return false, nil
+	}
+	return sendAll(sigs, func(sig unix.Signal) error { return s.pidfd(tok, sig) }), nil
+}
+
+// describe returns what /proc says of pid, or the pid alone without it.
+func (s *sender) describe(pid int) procfs.Stat {
+	if s.proc != nil {
+		if st, err := s.proc.Stat(pid); err == nil {
+			return st
+		}
+	}
+	return procfs.Stat{Pid: pid}
+}
+
+func (s *sender) pidfd(tok fdtrack.Token, sig unix.Signal) error {
+	fd, err := s.fds.Fd(tok)
+	if err != nil {
+		return err
+	}
+	return unix.PidfdSendSignal(fd, sig, nil, 0)
+}
+
+// sendAll delivers each signal with send and reports whether the process
+// was reached: a process that no longer exists is not an error.
+func sendAll(sigs []unix.Signal, send func(unix.Signal) error) bool {
+	for _, sig := range sigs {
+		if err := send(sig); err != nil {
+			return false
+		}
+	}
+	return true
+}
