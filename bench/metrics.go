@@ -89,6 +89,8 @@ func metricsFor(grace time.Duration) []metric {
 		{"size.mib", "size", "binary size", "MiB", 2, true, false, target{Kind: atMostValue, Limit: 3}},
 		{"size.static", "size", "static ELF (1 yes, 0 no)", "bool", 0, false, false, target{Kind: atLeastValue, Limit: 1}},
 		{"churn.cpu_per_child", "churn", "init CPU per piped child", "µs", 3, true, false, target{}},
+		{"diagnosis.took", "diagnosis", "diagnosis of 1,000 processes with 10 fds each", "ms", 1, true, false, target{Kind: atMostValue, Limit: 250}},
+		{"diagnosis.tinit_rss", "diagnosis", "tinit's peak RSS over that run (VmHWM)", "MiB", 2, true, false, target{}},
 		{"churn.init_cpu_total", "churn", "init CPU, whole run", "ms", 2, true, false, target{}},
 		{"churn.wall_per_child", "churn", "wall per piped child", "ms", 3, true, true, target{}},
 	}

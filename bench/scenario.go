@@ -15,6 +15,8 @@ type scenario struct {
 	once bool
 	// skipBaseline: the no-init baseline has nothing to show here.
 	skipBaseline bool
+	// tinitOnly: a measure of what only tinit does.
+	tinitOnly bool
 	// reps, when set, is how many samples per init a round takes: cheap,
 	// noisy scenarios repeat, interleaved like the rounds.
 	reps func(c config) int
@@ -27,7 +29,7 @@ type scenario struct {
 
 // scenarioNames lists the scenarios in the order they run; -only takes
 // these names.
-var scenarioNames = []string{"size", "startup", "storm", "subreaper", "pid1", "signal", "exitcodes", "rss", "churn"}
+var scenarioNames = []string{"size", "startup", "storm", "subreaper", "pid1", "signal", "exitcodes", "rss", "churn", "diagnosis"}
 
 func allScenarios() []scenario {
 	return []scenario{
@@ -40,6 +42,7 @@ func allScenarios() []scenario {
 		{name: "exitcodes", run: (*harness).exitCodes},
 		{name: "rss", pid1: true, skipBaseline: true, run: (*harness).rss},
 		{name: "churn", pid1: true, run: (*harness).churn},
+		{name: "diagnosis", tinitOnly: true, once: true, run: (*harness).diagnosis},
 	}
 }
 
@@ -106,7 +109,7 @@ func (h *harness) runScenario(sc scenario, inits []initSpec, round int) {
 	}
 	for rep := 0; rep < reps; rep++ {
 		for _, in := range rotate(inits, rep) {
-			if (sc.skipBaseline && in.isBaseline()) || h.stopped() {
+			if (sc.skipBaseline && in.isBaseline()) || (sc.tinitOnly && in.Name != nameTinit) || h.stopped() {
 				continue
 			}
 			s, err := sc.run(h, in)

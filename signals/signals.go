@@ -7,9 +7,11 @@
 package signals
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -228,4 +230,43 @@ func Name(sig unix.Signal) string {
 		return "SIGRTMIN+" + strconv.Itoa(int(sig)-rtminLibc)
 	}
 	return "signal " + strconv.Itoa(int(sig))
+}
+
+// Parse reads a signal as users write it: a name with or without "SIG"
+// ("TERM", "SIGTERM", "sigterm"), a real-time one counted from SIGRTMIN or
+// back from SIGRTMAX ("RTMIN+3", "SIGRTMAX-2"), or a number from 1 to 64.
+func Parse(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > lastRT {
+			return 0, fmt.Errorf("signal number %d out of range 1-%d", n, lastRT)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	for _, base := range []struct {
+		prefix string
+		from   int
+		sign   int
+	}{{"SIGRTMIN+", rtminLibc, 1}, {"SIGRTMAX-", lastRT, -1}} {
+		if rest, ok := strings.CutPrefix(name, base.prefix); ok {
+			n, err := strconv.Atoi(rest)
+			if err != nil || n < 0 || n > lastRT-rtminLibc || len(rest) > 2 {
+				break
+			}
+			return unix.Signal(base.from + base.sign*n), nil
+		}
+	}
+	switch name {
+	case "SIGRTMIN":
+		return rtminLibc, nil
+	case "SIGRTMAX":
+		return lastRT, nil
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
 }

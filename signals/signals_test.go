@@ -3,6 +3,7 @@ package signals
 import (
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -190,4 +191,50 @@ func disposition(sig unix.Signal) (uintptr, error) {
 		return 0, errno
 	}
 	return old.handler, nil
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		in   string
+		want unix.Signal
+		ok   bool
+	}{
+		{"TERM", unix.SIGTERM, true},
+		{"SIGQUIT", unix.SIGQUIT, true},
+		{"sigint", unix.SIGINT, true},
+		{"9", unix.SIGKILL, true},
+		{"64", 64, true},
+		{"RTMIN+3", 37, true},
+		{"SIGRTMIN", 34, true},
+		{"SIGRTMAX-1", 63, true},
+		{"RTMAX", 64, true},
+		{"0", 0, false},
+		{"65", 0, false},
+		{"-1", 0, false},
+		{"SIGRTMIN+31", 0, false},
+		{"SIGRTMIN+x", 0, false},
+		{"NOPE", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := Parse(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("Parse(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"TERM", "SIGRTMIN+3", "9", "rtmax-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sig, err := Parse(s)
+		if err == nil && (sig < 1 || sig > 64) {
+			t.Errorf("Parse(%q) = %d, out of range", s, sig)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("Parse(%q) error has several lines", s)
+		}
+	})
 }

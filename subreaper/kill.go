@@ -16,15 +16,14 @@ type killer interface {
 	// list returns what is left, without signalling it, where the killer
 	// can tell (nil otherwise).
 	list() ([]procfs.Stat, error)
-	// term sends SIGTERM, then SIGCONT (a stopped process acts on SIGTERM
-	// only once continued), to everything left. found, called first,
-	// gets the processes about to be signalled where they can be listed.
-	term(found func([]procfs.Stat)) error
+	// term sends sig (SIGTERM, or a timeout's signal), then SIGCONT (a
+	// stopped process acts on a signal only once continued), to
+	// everything left. found, called first, gets the processes about to
+	// be signalled where they can be listed.
+	term(sig unix.Signal, found func([]procfs.Stat)) error
 	// kill sends SIGKILL to everything left, in one pass.
 	kill() error
 }
-
-var termCont = []unix.Signal{unix.SIGTERM, unix.SIGCONT}
 
 // broadcast is the killer of PID 1 in a pid namespace: kill(-1, sig)
 // reaches every other process of the namespace in one call. The kernel
@@ -44,11 +43,11 @@ func (b broadcast) list() ([]procfs.Stat, error) {
 	return live(procs), err
 }
 
-func (b broadcast) term(found func([]procfs.Stat)) error {
+func (b broadcast) term(sig unix.Signal, found func([]procfs.Stat)) error {
 	if procs, err := b.list(); err == nil {
 		found(procs)
 	}
-	return errors.Join(unix.Kill(-1, unix.SIGTERM), unix.Kill(-1, unix.SIGCONT))
+	return errors.Join(unix.Kill(-1, sig), unix.Kill(-1, unix.SIGCONT))
 }
 
 func (b broadcast) kill() error { return ignoreESRCH(unix.Kill(-1, unix.SIGKILL)) }
@@ -77,8 +76,8 @@ type groupKiller struct{ to target }
 
 func (g groupKiller) list() ([]procfs.Stat, error) { return nil, nil }
 
-func (g groupKiller) term(func([]procfs.Stat)) error {
-	return errors.Join(ignoreESRCH(g.to.leftoverGroup(unix.SIGTERM)), ignoreESRCH(g.to.leftoverGroup(unix.SIGCONT)))
+func (g groupKiller) term(sig unix.Signal, _ func([]procfs.Stat)) error {
+	return errors.Join(ignoreESRCH(g.to.leftoverGroup(sig)), ignoreESRCH(g.to.leftoverGroup(unix.SIGCONT)))
 }
 
 func (g groupKiller) kill() error { return ignoreESRCH(g.to.leftoverGroup(unix.SIGKILL)) }
@@ -124,16 +123,16 @@ func (k cgroupKiller) split() (members, escaped []procfs.Stat, err error) {
 	return members, escaped, err
 }
 
-func (k cgroupKiller) term(found func([]procfs.Stat)) error {
+func (k cgroupKiller) term(sig unix.Signal, found func([]procfs.Stat)) error {
 	members, escaped, err := k.split()
 	found(append(append([]procfs.Stat{}, members...), escaped...))
 	for _, p := range members {
-		if _, serr := k.send.member(p.Pid, k.cg.ID(), termCont...); serr != nil && err == nil {
+		if _, serr := k.send.member(p.Pid, k.cg.ID(), sig, unix.SIGCONT); serr != nil && err == nil {
 			err = serr
 		}
 	}
 	for _, p := range escaped {
-		k.send.listed(p, termCont...)
+		k.send.listed(p, sig, unix.SIGCONT)
 	}
 	return err
 }

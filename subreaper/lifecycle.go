@@ -2,49 +2,63 @@ package subreaper
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
+	"github.com/tinit-dev/tinit/internal/diagnose"
+	"github.com/tinit-dev/tinit/internal/procfs"
+
+	"github.com/tinit-dev/tinit/signals"
 	"golang.org/x/sys/unix"
 )
 
-// phase is where a run is. The loop moves between phases on four events:
+// phase is where a run is. The loop moves between phases on these events:
 // a signal tinit received; the main child's exit (reported by the reaper,
-// or recovered by the pidfd watch); the phase's timer; idle, the reaper's
-// report that no child is left. "Stop signal" is SIGINT or SIGTERM.
+// or recovered by the pidfd watch); the phase's timer; the run's timeout;
+// idle, the reaper's report that no child is left. "Stop signal" is SIGINT
+// or SIGTERM.
 //
 //	phase     event                    next      actions
 //	running   other signal             running   forward it
-//	running   stop signal              stopping  forward it
+//	running   stop signal              stopping  diagnose (with DiagnoseOnStop), forward it
 //	stopping  other signal             stopping  forward it
 //	stopping  stop signal              killing   escalate: SIGKILL pass, pass timer
 //	running,  exit, children left      draining  SIGTERM and SIGCONT to what is left,
 //	stopping                                     grace timer (grace 0: on to killing)
 //	running,  exit, no child left      draining  none: idle follows at once
 //	stopping
+//	running,  timeout                  quitting  diagnose; SIGQUIT to each Go program,
+//	stopping                                     quit timer (none: on to draining)
+//	running,  timeout, TimeoutSignal   draining  diagnose; TimeoutSignal and SIGCONT to
+//	stopping                                     the whole tree, grace timer
+//	quitting  timer                    draining  SIGTERM and SIGCONT to the whole tree,
+//	                                             grace timer
+//	quitting  stop signal              killing   escalate
 //	draining  timer                    killing   SIGKILL pass, pass timer
 //	draining  stop signal              killing   escalate: SIGKILL pass, pass timer
-//	draining  other signal, exit       draining  none (a signal is not forwarded)
+//	draining, other signal, exit       same      none (a signal is not forwarded)
+//	quitting
 //	killing   timer, before killWait   killing   SIGKILL pass, pass timer
 //	killing   timer, after killWait    done      give up on what is left
 //	killing   signal, exit             killing   none
 //	any       idle                     done      none
 //
-// A run that has to end while the main child still runs (a timeout) enters
-// draining with the child alive: the SIGTERM, the grace period and the
-// SIGKILL passes then cover it as they cover any leftover, and its exit is
-// recorded when it comes.
+// A timeout drains with the main child alive: the signals, the grace
+// period and the SIGKILL passes cover it as they cover any leftover, and
+// its exit is recorded when it comes.
 type phase int
 
 const (
 	running  phase = iota // main child alive, nothing asked to stop
 	stopping              // a stop signal was forwarded; the next one escalates
+	quitting              // timed out: Go programs dump their goroutines
 	draining              // leftovers asked to stop; the grace period runs
 	killing               // SIGKILL sent; passes until no child is left
 	done                  // the run is over
 )
 
-var phaseNames = [...]string{"running", "stopping", "draining", "killing", "done"}
+var phaseNames = [...]string{"running", "stopping", "quitting", "draining", "killing", "done"}
 
 func (p phase) String() string { return phaseNames[p] }
 
@@ -57,10 +71,17 @@ const (
 	killWait      = time.Second
 )
 
+// quitWait is how long Go programs get to dump their goroutines after a
+// timeout's SIGQUIT before the tree gets SIGTERM (a SIGTERM in the middle
+// of a dump would cut it short).
+const quitWait = time.Second
+
 // enter moves the run to p and sets that phase's timer, or clears it.
 func (s *supervisor) enter(p phase) {
 	s.phase, s.timer = p, nil
 	switch p {
+	case quitting:
+		s.timer = s.clock.After(quitWait)
 	case draining:
 		s.timer = s.clock.After(s.cfg.Grace)
 	case killing:
@@ -82,6 +103,10 @@ func (s *supervisor) loop() {
 			s.onTimer()
 		case <-s.watch.c:
 			s.onWatch()
+		case <-s.deadline:
+			s.onTimeout()
+		case <-s.stall.c:
+			s.onStallTick()
 		case n := <-s.ev.idle:
 			s.onIdle(n)
 		case <-s.ev.claimed:
@@ -103,9 +128,12 @@ func (s *supervisor) onSignal(osig os.Signal) {
 		s.rec.signal(sig, "escalated", false, nil)
 		s.settleTerm()
 		s.killNow()
-	case s.child.ended || s.phase == draining:
+	case s.child.ended || s.phase == draining || s.phase == quitting:
 		s.rec.signal(sig, "dropped", false, nil)
 	default:
+		if isStop(sig) && s.cfg.DiagnoseOnStop {
+			s.diagnose("stop signal " + unix.SignalName(sig))
+		}
 		s.forward(sig)
 		if isStop(sig) {
 			s.enter(stopping)
@@ -135,11 +163,18 @@ func (s *supervisor) onExit(ex mainExit) {
 	}
 	s.child.end(ex.status, ex.known)
 	s.watch.stop()
+	s.deadline = nil
 	if ex.known {
 		s.rec.exited(&s.child, ex.from, ex.leftovers)
 	}
-	if s.phase == running || s.phase == stopping {
+	switch s.phase {
+	case running, stopping:
 		s.drain(ex.leftovers)
+	case quitting:
+		// Timed out, and the main child is done dumping or dying: on
+		// to the tree's SIGTERM without waiting for the rest of quitWait.
+		s.enter(draining)
+		s.term(unix.SIGTERM)
 	}
 }
 
@@ -158,18 +193,30 @@ func (s *supervisor) drain(leftovers bool) {
 		return
 	}
 	s.enter(draining)
-	if err := s.kill.term(s.found); err != nil {
-		s.log.Warn().Err(err).Str("signal", "SIGTERM").Msg("signalling leftovers failed")
+	s.term(unix.SIGTERM)
+}
+
+// term describes what is left, then sends it sig and SIGCONT.
+func (s *supervisor) term(sig unix.Signal) {
+	s.describeLeftovers()
+	s.termSent = true
+	if err := s.kill.term(sig, s.found); err != nil {
+		s.log.Warn().Err(err).Str("signal", signals.Name(sig)).Msg("signalling leftovers failed")
 	}
 	e := s.log.Info().Dur("grace", s.cfg.Grace)
 	if n := len(s.rec.rec.Leftovers); !s.setup.pid1 || n > 0 {
 		e = e.Int("count", n)
+	}
+	if sig != unix.SIGTERM {
+		e.Str("signal", signals.Name(sig)).Msg("sent the timeout signal to every process")
+		return
 	}
 	e.Msg("sent SIGTERM to leftovers")
 }
 
 // list names what is left without signalling it (for --grace 0).
 func (s *supervisor) list() {
+	s.describeLeftovers()
 	if procs, err := s.kill.list(); err == nil {
 		s.found(procs)
 	}
@@ -207,6 +254,9 @@ func (s *supervisor) killPass() {
 // up.
 func (s *supervisor) onTimer() {
 	switch {
+	case s.phase == quitting:
+		s.enter(draining)
+		s.term(unix.SIGTERM)
 	case s.phase == draining:
 		s.graceOver()
 	case s.phase == killing && s.clock.Now().Before(s.killUntil):
@@ -224,4 +274,81 @@ func (s *supervisor) onIdle(reaped uint64) {
 	s.reaped, s.idle = reaped, true
 	s.phase, s.timer = done, nil
 	s.log.Info().Uint64("reaped", reaped).Msg("no descendants left")
+}
+
+// onTimeout ends a run whose main child ran past Config.Timeout: a
+// diagnosis, then by default SIGQUIT to every Go program in the tree, so
+// that a hanging test binary prints its goroutines before anything dies,
+// and after quitWait (or at once, with no Go program) the drain, the main
+// child included. With Config.TimeoutSignal the tree gets that signal
+// instead, and the grace period runs from it.
+func (s *supervisor) onTimeout() {
+	s.deadline = nil
+	if s.phase != running && s.phase != stopping {
+		return
+	}
+	d := s.diagnose(fmt.Sprintf("timeout after %v", s.cfg.Timeout))
+	s.rec.timedOut(s.cfg.Timeout, s.cfg.TimeoutSignal)
+	if s.cfg.TimeoutSignal != 0 {
+		s.enter(draining)
+		s.term(s.cfg.TimeoutSignal)
+		return
+	}
+	if n := s.quitGoPrograms(d); n > 0 {
+		s.enter(quitting)
+		return
+	}
+	s.enter(draining)
+	s.term(unix.SIGTERM)
+}
+
+// quitGoPrograms sends SIGQUIT to the Go programs of a diagnosis that
+// should dump their goroutines, and returns how many it reached: Go test
+// binaries, and Go programs that start no other Go program. A Go program
+// that runs others (cmd/go running a test binary, gotestsum running cmd/go)
+// is left alone: it would exit on SIGQUIT, or stop reading its children's
+// output, and the dump of the test binary would be lost with it.
+func (s *supervisor) quitGoPrograms(d *diagnose.Diagnosis) int {
+	if d == nil || s.send == nil {
+		return 0
+	}
+	n := 0
+	for _, p := range quitTargets(d.Processes) {
+		if _, ok := s.send.listed(procfs.Stat{Pid: p.Pid, Start: p.Start()}, unix.SIGQUIT); ok {
+			n++
+		}
+	}
+	if n > 0 {
+		s.log.Info().Int("count", n).Msg("sent SIGQUIT to Go programs for their goroutine dumps")
+	}
+	return n
+}
+
+// quitTargets picks, from a tree, the Go programs to SIGQUIT (see
+// quitGoPrograms).
+func quitTargets(procs []diagnose.Process) []diagnose.Process {
+	runsGo := map[int]bool{} // Go programs with a Go program below them
+	byPid := map[int]diagnose.Process{}
+	for _, p := range procs {
+		byPid[p.Pid] = p
+	}
+	for _, p := range procs {
+		if !p.Go {
+			continue
+		}
+		seen := map[int]bool{p.Pid: true}
+		for a, ok := byPid[p.PPid]; ok && !seen[a.Pid]; a, ok = byPid[a.PPid] {
+			seen[a.Pid] = true
+			if a.Go {
+				runsGo[a.Pid] = true
+			}
+		}
+	}
+	var out []diagnose.Process
+	for _, p := range procs {
+		if p.Go && p.State != "Z" && (p.GoTest || !runsGo[p.Pid]) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/tinit-dev/tinit/internal/diagnose"
 	"github.com/tinit-dev/tinit/internal/procfs"
 	"golang.org/x/sys/unix"
 )
@@ -30,12 +31,14 @@ func (c *fakeClock) Tick(time.Duration) (<-chan time.Time, func()) {
 
 type fakeKiller struct {
 	terms, kills int
+	termSig      unix.Signal // the signal of the last term
 	left         []procfs.Stat
 }
 
 func (k *fakeKiller) list() ([]procfs.Stat, error) { return k.left, nil }
-func (k *fakeKiller) term(found func([]procfs.Stat)) error {
+func (k *fakeKiller) term(sig unix.Signal, found func([]procfs.Stat)) error {
 	k.terms++
+	k.termSig = sig
 	found(k.left)
 	return nil
 }
@@ -78,8 +81,9 @@ func exit(code int, leftovers bool) event {
 }
 
 var (
-	timer = event{"timer", func(s *supervisor) { s.onTimer() }}
-	idle  = event{"idle", func(s *supervisor) { s.onIdle(3) }}
+	timeout = event{"timeout", func(s *supervisor) { s.onTimeout() }}
+	timer   = event{"timer", func(s *supervisor) { s.onTimer() }}
+	idle    = event{"idle", func(s *supervisor) { s.onIdle(3) }}
 	// late is the pass timer firing after killWait.
 	late = event{"timer after killWait", func(s *supervisor) {
 		s.clock.(*fakeClock).now = s.killUntil.Add(time.Millisecond)
@@ -113,10 +117,12 @@ func TestLifecycle(t *testing.T) {
 		single bool // -c
 		grace  time.Duration
 		ev     event
+		timSig unix.Signal // Config.TimeoutSignal
 		// want
 		next         phase
 		sent         []string // to the main child or its group
 		terms, kills int
+		termSig      unix.Signal   // of the SIGTERM round, when there is one
 		timer        time.Duration // the phase timer set, 0 for none
 		signal       string        // what the record says of the signal
 	}{
@@ -127,8 +133,8 @@ func TestLifecycle(t *testing.T) {
 		{phase: stopping, ev: sig(unix.SIGUSR2), next: stopping, sent: []string{"SIGUSR2 group"}, signal: "forwarded"},
 		{phase: stopping, ev: sig(unix.SIGTERM), next: killing, kills: 1, timer: killPassEvery, signal: "escalated"},
 		{phase: stopping, ev: sig(unix.SIGINT), next: killing, kills: 1, timer: killPassEvery, signal: "escalated"},
-		{phase: running, ev: exit(3, true), grace: grace, next: draining, terms: 1, timer: grace},
-		{phase: stopping, ev: exit(3, true), grace: grace, next: draining, terms: 1, timer: grace},
+		{phase: running, ev: exit(3, true), grace: grace, next: draining, terms: 1, termSig: unix.SIGTERM, timer: grace},
+		{phase: stopping, ev: exit(3, true), grace: grace, next: draining, terms: 1, termSig: unix.SIGTERM, timer: grace},
 		{phase: running, ev: exit(3, false), grace: grace, next: draining},
 		{phase: running, ev: exit(3, true), grace: 0, next: killing, kills: 1, timer: killPassEvery},
 		{phase: draining, ended: true, ev: timer, grace: grace, next: killing, kills: 1, timer: killPassEvery},
@@ -144,6 +150,16 @@ func TestLifecycle(t *testing.T) {
 		{phase: killing, ev: exit(137, false), next: killing},
 		{phase: killing, ev: sig(unix.SIGTERM), next: killing, signal: "dropped"},
 		{phase: killing, ev: sig(unix.SIGUSR1), next: killing, signal: "dropped"},
+		// A timeout with no Go program to dump (the fakes have no
+		// /proc) drains at once, the main child included; with a
+		// timeout signal, the tree gets that signal.
+		{phase: running, ev: timeout, grace: grace, next: draining, terms: 1, termSig: unix.SIGTERM, timer: grace},
+		{phase: stopping, ev: timeout, grace: grace, next: draining, terms: 1, termSig: unix.SIGTERM, timer: grace},
+		{phase: running, ev: timeout, timSig: unix.SIGUSR1, grace: grace, next: draining, terms: 1, termSig: unix.SIGUSR1, timer: grace},
+		{phase: draining, ended: true, ev: timeout, next: draining},
+		{phase: quitting, ev: timer, grace: grace, next: draining, terms: 1, termSig: unix.SIGTERM, timer: grace},
+		{phase: quitting, ev: sig(unix.SIGTERM), next: killing, kills: 1, timer: killPassEvery, signal: "escalated"},
+		{phase: quitting, ev: sig(unix.SIGUSR1), next: quitting, signal: "dropped"},
 		{phase: running, ev: idle, next: done},
 		{phase: draining, ended: true, ev: idle, next: done},
 		{phase: killing, ended: true, ev: idle, next: done},
@@ -151,7 +167,7 @@ func TestLifecycle(t *testing.T) {
 	for _, tt := range tests {
 		name := tt.phase.String() + "/" + tt.ev.name
 		t.Run(name, func(t *testing.T) {
-			s, k, to, c := newFakeRun(tt.phase, tt.ended, Config{Grace: tt.grace, SingleChild: tt.single})
+			s, k, to, c := newFakeRun(tt.phase, tt.ended, Config{Grace: tt.grace, SingleChild: tt.single, TimeoutSignal: tt.timSig})
 			tt.ev.do(s)
 			if s.phase != tt.next {
 				t.Errorf("(%v, %s) -> %v, want %v", tt.phase, tt.ev.name, s.phase, tt.next)
@@ -159,8 +175,8 @@ func TestLifecycle(t *testing.T) {
 			if !slices.Equal(to.sent, tt.sent) {
 				t.Errorf("(%v, %s) sent %q to the main child, want %q", tt.phase, tt.ev.name, to.sent, tt.sent)
 			}
-			if k.terms != tt.terms || k.kills != tt.kills {
-				t.Errorf("(%v, %s): %d SIGTERM rounds, %d SIGKILL passes; want %d, %d", tt.phase, tt.ev.name, k.terms, k.kills, tt.terms, tt.kills)
+			if k.terms != tt.terms || k.kills != tt.kills || k.termSig != tt.termSig {
+				t.Errorf("(%v, %s): %d SIGTERM rounds (%v), %d SIGKILL passes; want %d (%v), %d", tt.phase, tt.ev.name, k.terms, k.termSig, k.kills, tt.terms, tt.termSig, tt.kills)
 			}
 			var set time.Duration
 			if n := len(c.afters); n > 0 {
@@ -200,5 +216,27 @@ func TestRunRecord(t *testing.T) {
 	}
 	if len(rec.Signals) != 1 || rec.Signals[0].Signal != "SIGUSR1" || !rec.Signals[0].Group {
 		t.Errorf("signals %+v, want SIGUSR1 forwarded to the group", rec.Signals)
+	}
+}
+
+// TestQuitTargets: at a timeout, Go test binaries and Go programs that run
+// no other Go program get SIGQUIT; cmd/go (or gotestsum) above a test
+// binary does not, nor anything that is not Go.
+func TestQuitTargets(t *testing.T) {
+	procs := []diagnose.Process{
+		{Pid: 10, PPid: 1, Go: true, Cmdline: "gotestsum"},
+		{Pid: 11, PPid: 10, Go: true, Cmdline: "go test ./..."},
+		{Pid: 12, PPid: 11, Go: true, GoTest: true, Cmdline: "/tmp/x/pkg.test -test.run=A"},
+		{Pid: 13, PPid: 12, Go: true, Cmdline: "/tmp/x/pkg.test -test.run=^$ helper"},
+		{Pid: 14, PPid: 12, Cmdline: "sleep 100"},
+		{Pid: 15, PPid: 1, Go: true, Cmdline: "server"},
+		{Pid: 16, PPid: 1, Go: true, State: "Z", Cmdline: "dead"},
+	}
+	var got []int
+	for _, p := range quitTargets(procs) {
+		got = append(got, p.Pid)
+	}
+	if want := []int{12, 13, 15}; !slices.Equal(got, want) {
+		t.Errorf("quitTargets = %v, want %v", got, want)
 	}
 }

@@ -1,9 +1,12 @@
 package subreaper
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/tinit-dev/tinit/internal/diagnose"
 	"github.com/tinit-dev/tinit/internal/escape"
 	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/signals"
@@ -23,17 +26,60 @@ type Record struct {
 	Signals   []SignalEvent `json:"signals"`
 	Leftovers []Leftover    `json:"leftovers"`
 	Fallbacks []Fallback    `json:"fallbacks"`
+	// Timeout is set when Config.Timeout fired.
+	Timeout *TimeoutEvent `json:"timeout,omitempty"`
+	// Stall is set when Config.Stall fired.
+	Stall *StallEvent `json:"stall,omitempty"`
+	// Diagnoses are the diagnoses written during the run (timeout, stop
+	// signal, stall).
+	Diagnoses []*diagnose.Diagnosis `json:"diagnoses"`
 	// KillPasses counts the SIGKILL passes over what was left.
 	KillPasses int `json:"kill_passes"`
 	// GaveUp is set when processes were still there after the SIGKILL
 	// passes and tinit exited without them.
-	GaveUp bool `json:"gave_up"`
-	// Reaped counts every child tinit reaped, the main child included.
-	Reaped   uint64 `json:"reaped"`
-	ExitCode int    `json:"exit_code"`
+	GaveUp bool   `json:"gave_up"`
+	Counts Counts `json:"counts"`
+	// TinitMaxRSS is tinit's own peak resident memory, in KiB (VmHWM).
+	TinitMaxRSS int `json:"tinit_max_rss_kib,omitempty"`
+	// ExitCode is the code tinit exits with.
+	ExitCode int `json:"exit_code"`
 	// Exit says how ExitCode was reached: "exited" (the main child's
-	// status), "killed" (128+n), "status lost", "survived SIGKILL".
-	Exit string `json:"exit"`
+	// status), "killed" (128+n, the main child died of signal n),
+	// "timeout" (124), "leaked" (Config.FailOnLeak), "status lost" and
+	// "survived SIGKILL" (125), "not started" (the command could not be
+	// started; Error says why).
+	Exit  string `json:"exit"`
+	Error string `json:"error,omitempty"`
+}
+
+// Counts are the run's numbers.
+type Counts struct {
+	// Reaped counts every child tinit reaped, the main child included.
+	Reaped uint64 `json:"reaped"`
+	// PeakLive is the most descendants tinit saw alive at once, at the
+	// moments it looked (diagnoses, the stall watch, the leftovers):
+	// a floor of the true peak, not a sample of every moment.
+	PeakLive int `json:"peak_live"`
+	// Leftovers, and how they ended (see Leftover.Ended).
+	Leftovers          int `json:"leftovers"`
+	ExitedAfterSIGTERM int `json:"exited_after_sigterm"`
+	Killed             int `json:"killed"`
+	Survived           int `json:"survived"`
+}
+
+// TimeoutEvent is a timeout that fired.
+type TimeoutEvent struct {
+	Time  time.Time `json:"time"`
+	After float64   `json:"after_s"`
+	// Signal is the signal the tree got first: "SIGQUIT" (to Go programs,
+	// then SIGTERM to all), or Config.TimeoutSignal.
+	Signal string `json:"signal"`
+}
+
+// StallEvent is a stall that was seen.
+type StallEvent struct {
+	Time time.Time `json:"time"`
+	Idle float64   `json:"idle_s"`
 }
 
 // Mode is how the run was set up, decided once at its start.
@@ -81,14 +127,20 @@ type SignalEvent struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// Leftover is a process found below tinit once the main child was gone.
+// Leftover is a process found below tinit once the main child was gone
+// (or, after a timeout, with it).
 type Leftover struct {
 	Pid     int       `json:"pid"`
 	PPid    int       `json:"ppid"`
 	Comm    string    `json:"comm"`
 	Cmdline string    `json:"cmdline"`
 	State   string    `json:"state"`
+	Age     float64   `json:"age_s"`
+	Test    string    `json:"test,omitempty"`
 	Found   time.Time `json:"found"`
+	// Holds names the output pipes of tinit's (or of the main child's)
+	// whose write end it holds: "tinit's stdout".
+	Holds []string `json:"holds,omitempty"`
 	// Ended: "exited" (before tinit signalled), "exited after SIGTERM",
 	// "killed", "survived" (tinit gave up on it), or "" where tinit
 	// cannot tell (no /proc of its pid namespace).
@@ -154,21 +206,131 @@ func (r *recorder) exited(c *mainChild, from string, leftovers bool) {
 	r.log.Info().Int("pid", c.pid).Int("code", c.code).Bool("leftovers", leftovers).Msg("main child exited")
 }
 
-// found records the leftovers a killer is about to signal and names each.
-func (r *recorder) found(procs []procfs.Stat, cmdline func(pid int) string) {
+// leftovers records and names, at warn level, the processes left below
+// tinit, before anything is signalled.
+func (r *recorder) leftovers(procs []diagnose.Process, findings []string) {
 	now := r.clock.Now()
 	for _, p := range procs {
-		l := Leftover{Pid: p.Pid, PPid: p.PPid, Comm: escape.Printable(p.Comm), State: string(p.State), Found: now, start: p.Start}
+		l := Leftover{Pid: p.Pid, PPid: p.PPid, Comm: p.Comm, Cmdline: p.Cmdline, State: p.State,
+			Age: p.Age, Test: p.Test, Found: now, Holds: holdsOutput(findings, p.Pid), start: p.Start()}
+		r.add(l)
+	}
+}
+
+// foundMore records the processes a killer listed that are not recorded
+// yet (all of them, without a /proc of tinit's pid namespace).
+func (r *recorder) foundMore(procs []procfs.Stat) {
+	known := map[int]bool{}
+	for _, l := range r.rec.Leftovers {
+		known[l.Pid] = true
+	}
+	for _, p := range procs {
+		if known[p.Pid] {
+			continue
+		}
+		l := Leftover{Pid: p.Pid, PPid: p.PPid, Comm: escape.Printable(p.Comm), State: string(p.State), Found: r.clock.Now(), start: p.Start}
 		if p.State == 0 {
 			l.State = ""
 		}
-		if cmdline != nil {
-			l.Cmdline = escape.Printable(cmdline(p.Pid))
-		}
-		r.rec.Leftovers = append(r.rec.Leftovers, l)
-		r.log.Info().Int("pid", l.Pid).Int("ppid", l.PPid).Str("comm", l.Comm).Str("cmdline", l.Cmdline).Msg("leftover process")
+		r.add(l)
 	}
 }
+
+func (r *recorder) add(l Leftover) {
+	r.rec.Leftovers = append(r.rec.Leftovers, l)
+	r.rec.Counts.Leftovers++
+	e := r.log.Warn().Int("pid", l.Pid).Int("ppid", l.PPid).Str("comm", l.Comm).Str("cmdline", l.Cmdline).
+		Str("state", l.State).Float64("age", l.Age)
+	if l.Test != "" {
+		e = e.Str("test", l.Test)
+	}
+	if len(l.Holds) > 0 {
+		e = e.Str("holds", strings.Join(l.Holds, ", "))
+	}
+	e.Msg("leftover process")
+}
+
+// ended logs, once the run is over, how each leftover ended.
+func (r *recorder) ended() {
+	for _, l := range r.rec.Leftovers {
+		switch l.Ended {
+		case "exited after SIGTERM":
+			r.rec.Counts.ExitedAfterSIGTERM++
+		case "killed":
+			r.rec.Counts.Killed++
+		case "survived":
+			r.rec.Counts.Survived++
+		}
+		how := l.Ended
+		if how == "" {
+			how = "unknown"
+		}
+		r.log.Warn().Int("pid", l.Pid).Str("cmdline", l.Cmdline).Str("ended", how).Msg("leftover ended")
+	}
+}
+
+// diagnosed records a diagnosis and writes it: a summary, the findings,
+// then one line per process.
+func (r *recorder) diagnosed(d *diagnose.Diagnosis) {
+	r.rec.Diagnoses = append(r.rec.Diagnoses, d)
+	e := r.log.Warn().Str("reason", d.Reason).Int("processes", len(d.Processes))
+	if len(d.Unreadable) > 0 {
+		e = e.Str("unreadable", strings.Join(d.Unreadable, "; "))
+	}
+	e.Msg("diagnosis")
+	for _, f := range d.Findings {
+		r.log.Warn().Str("finding", f).Msg("diagnosis finding")
+	}
+	for _, p := range d.Processes {
+		e := r.log.Warn().Int("pid", p.Pid).Int("ppid", p.PPid).Int("pgid", p.Pgid).Int("sid", p.Sid).
+			Str("state", p.State).Float64("age", p.Age).Float64("cpu", p.CPU).Str("cmdline", p.Cmdline)
+		if p.Test != "" {
+			e = e.Str("test", p.Test)
+		}
+		e.Str("threads", threadSummary(p.Threads)).Str("fds", fdSummary(p.FDs)).Str("why", p.Why).Msg("diagnosis process")
+	}
+}
+
+// threadSummary is "tid:state:wchan[:syscall]" for each thread.
+func threadSummary(ts []diagnose.Thread) string {
+	parts := make([]string, 0, len(ts))
+	for _, t := range ts {
+		s := strconv.Itoa(t.Tid) + ":" + t.State
+		if t.Wchan != "" {
+			s += ":" + t.Wchan
+		}
+		if t.Syscall != "" {
+			s += ":" + t.Syscall
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " ")
+}
+
+// fdSummary is "fd:mode:target" for each descriptor.
+func fdSummary(fds []diagnose.FD) string {
+	parts := make([]string, 0, len(fds))
+	for _, f := range fds {
+		parts = append(parts, strconv.Itoa(f.Num)+":"+f.Mode+":"+f.Target)
+	}
+	return strings.Join(parts, " ")
+}
+
+func (r *recorder) timedOut(after time.Duration, sig unix.Signal) {
+	name := "SIGQUIT"
+	if sig != 0 {
+		name = signals.Name(sig)
+	}
+	r.rec.Timeout = &TimeoutEvent{Time: r.clock.Now(), After: after.Seconds(), Signal: name}
+	r.log.Warn().Dur("after", after).Str("signal", name).Msg("timeout: ending the run")
+}
+
+func (r *recorder) stalled(idle time.Duration) {
+	r.rec.Stall = &StallEvent{Time: r.clock.Now(), Idle: idle.Seconds()}
+	r.log.Warn().Dur("idle", idle).Msg("stall: the whole tree used no CPU")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // settle marks how the leftovers not yet marked ended: alive reports
 // whether one still runs and whether that can be known at all (nil: never
@@ -205,5 +367,5 @@ func (r *recorder) gaveUp(m Mode) {
 }
 
 func (r *recorder) finished(code int, how string, reaped uint64) {
-	r.rec.End, r.rec.ExitCode, r.rec.Exit, r.rec.Reaped = r.clock.Now(), code, how, reaped
+	r.rec.End, r.rec.ExitCode, r.rec.Exit, r.rec.Counts.Reaped = r.clock.Now(), code, how, reaped
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/tinit-dev/tinit/fdtrack"
 	"github.com/tinit-dev/tinit/internal/cgroup"
@@ -143,7 +144,7 @@ func (s *supervisor) cleanStale() {
 	}
 	removed, err := s.setup.cg.CleanStale(owner, s.proc, staleMax)
 	if len(removed) > 0 {
-		s.log.Info().Strs("removed", removed).Msg("removed cgroups of earlier runs")
+		s.log.Info().Str("removed", strings.Join(removed, " ")).Msg("removed cgroups of earlier runs")
 	}
 	if err != nil {
 		s.log.Debug().Err(err).Msg("cgroups of earlier runs left")
@@ -227,6 +228,7 @@ func (s *supervisor) chooseKiller() {
 	if s.setup.proc {
 		send.proc = s.proc
 		walk = &walker{proc: s.proc, send: send, self: self}
+		s.send = send
 	}
 	switch {
 	case s.setup.pid1:

@@ -24,11 +24,13 @@ package subreaper
 import (
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/tinit-dev/tinit/fdtrack"
+	"github.com/tinit-dev/tinit/internal/diagnose"
 	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/signals"
 	"golang.org/x/sys/unix"
@@ -44,6 +46,13 @@ const (
 	// something other than the reaper, on a kernel too old to keep it
 	// on the pidfd), or the child survived SIGKILL.
 	exitLost = 125
+	// ExitTimeout: the run was ended by Config.Timeout, as coreutils
+	// timeout(1) says it.
+	ExitTimeout = 124
+	// ExitLeak: the command succeeded but left processes behind, with
+	// Config.FailOnLeak. No common code collides with it: not 0 to 2,
+	// not nextest's 100 to 105, not 124 to 127, not 128+n.
+	ExitLeak = 86
 )
 
 // Config says what to run and how. The zero value of every field but Argv
@@ -66,6 +75,23 @@ type Config struct {
 	// NoCgroup keeps the run out of a cgroup of its own even where one
 	// could be made; leftovers are then found by walking /proc alone.
 	NoCgroup bool
+	// Timeout, when positive, ends a run whose main child runs longer:
+	// a diagnosis, then SIGQUIT to every Go program in the tree (for its
+	// goroutine dump), then SIGTERM, the grace period, SIGKILL; the exit
+	// code is ExitTimeout.
+	Timeout time.Duration
+	// TimeoutSignal, when set, is what the whole tree gets at a timeout
+	// instead of SIGQUIT for Go programs and then SIGTERM.
+	TimeoutSignal unix.Signal
+	// DiagnoseOnStop writes a diagnosis on the first SIGINT or SIGTERM,
+	// before forwarding it (a CI system cancelling a hung job).
+	DiagnoseOnStop bool
+	// Stall, when positive, writes a diagnosis once when the whole tree
+	// has used no CPU for that long; the run goes on.
+	Stall time.Duration
+	// FailOnLeak makes a successful run that left processes behind exit
+	// with ExitLeak.
+	FailOnLeak bool
 }
 
 // events are what the other goroutines send the loop.
@@ -90,24 +116,31 @@ type supervisor struct {
 	kill  killer
 	child mainChild
 	watch pidfdWatch
+	stall stallWatch
 	ev    events
 	rec   recorder
+	send  *sender // signals processes tinit found, after proving them; nil before the setup
 
 	phase     phase
 	timer     <-chan time.Time // the phase's timer; nil for none
+	deadline  <-chan time.Time // Config.Timeout's; nil for none
 	killUntil time.Time        // when killing gives up
 	idle      bool             // the reaper said no child is left
+	termSent  bool             // leftovers got SIGTERM (or the timeout's signal)
 	reaped    uint64
 }
 
 // Run starts cfg.Argv, supervises it and every descendant until none is
 // left, and returns the Record of the run; its ExitCode is the code tinit
 // should exit with: the child's exit status, or 128+n if a signal n killed
-// it. An error means the child never ran; an *ExecError carries the exit
-// code for that case.
+// it, or one of tinit's own (ExitTimeout, ExitLeak). An error means the
+// child never ran; an *ExecError carries the exit code for that case, and
+// the Record (never nil) says so too.
 func Run(cfg Config, log zerolog.Logger) (*Record, error) {
+	rec := &Record{Command: cfg.Argv, Start: time.Now(), Signals: []SignalEvent{}, Leftovers: []Leftover{},
+		Fallbacks: []Fallback{}, Diagnoses: []*diagnose.Diagnosis{}}
 	if len(cfg.Argv) == 0 {
-		return nil, errors.New("no command to run")
+		return notStarted(rec, exitLost, errors.New("no command to run"))
 	}
 	log = log.With().Str("component", "subreaper").Logger()
 	s := &supervisor{
@@ -121,13 +154,23 @@ func Run(cfg Config, log zerolog.Logger) (*Record, error) {
 			claimed: make(chan struct{}, 1),
 		},
 	}
-	s.rec = recorder{rec: &Record{Command: cfg.Argv, Start: time.Now()}, log: log, clock: s.clock}
+	s.rec = recorder{rec: rec, log: log, clock: s.clock}
 	if err := s.start(); err != nil {
-		return nil, err
+		code := exitLost
+		var ee *ExecError
+		if errors.As(err, &ee) {
+			code = ee.Code()
+		}
+		return notStarted(rec, code, err)
 	}
 	s.loop()
 	s.finish()
 	return s.rec.rec, nil
+}
+
+func notStarted(rec *Record, code int, err error) (*Record, error) {
+	rec.End, rec.ExitCode, rec.Exit, rec.Error = time.Now(), code, "not started", err.Error()
+	return rec, err
 }
 
 // start does everything up to a running child and a running reaper. The
@@ -161,6 +204,12 @@ func (s *supervisor) start() error {
 	go r.run()
 	s.settle()
 	s.rec.started(&s.child, s.setup.mode())
+	if s.cfg.Timeout > 0 {
+		s.deadline = s.clock.After(s.cfg.Timeout)
+	}
+	if s.cfg.Stall > 0 {
+		s.stall.start(s.clock, s.cfg.Stall)
+	}
 	return nil
 }
 
@@ -213,15 +262,6 @@ func (s *supervisor) settle() {
 	s.cleanStale()
 }
 
-// found records and names the leftovers a killer is about to signal.
-func (s *supervisor) found(procs []procfs.Stat) {
-	var cmdline func(int) string
-	if s.setup.proc {
-		cmdline = s.proc.Cmdline
-	}
-	s.rec.found(procs, cmdline)
-}
-
 // alive reports whether leftover l still runs, where /proc can tell.
 func (s *supervisor) alive(l Leftover) (live, known bool) {
 	if !s.setup.proc || l.start == 0 {
@@ -239,6 +279,7 @@ func (s *supervisor) finish() {
 	default:
 	}
 	s.watch.stop()
+	s.stall.stop()
 	if cg := s.setup.cg; cg != nil {
 		if err := cg.Remove(); err != nil {
 			s.log.Warn().Err(err).Str("dir", cg.Path()).Msg("removing the run's cgroup")
@@ -250,7 +291,16 @@ func (s *supervisor) finish() {
 			s.rec.exited(&s.child, "pidfd", false)
 		}
 	}
-	s.rec.settle(s.alive, "survived", "killed")
+	gone := "killed" // what ended a leftover that is gone now
+	switch {
+	case s.rec.rec.KillPasses > 0:
+	case len(s.rec.rec.Leftovers) > 0 && s.termSent:
+		gone = "exited after SIGTERM"
+	default:
+		gone = "exited"
+	}
+	s.rec.settle(s.alive, "survived", gone)
+	s.rec.ended()
 	if s.child.pidfd.Valid() {
 		s.fds.Close(s.child.pidfd)
 		s.child.pidfd = fdtrack.Token{}
@@ -260,8 +310,12 @@ func (s *supervisor) finish() {
 	}
 	code, how := s.child.code, "exited"
 	switch {
+	case s.rec.rec.Timeout != nil:
+		code, how = ExitTimeout, "timeout"
 	case s.child.known && s.child.status.Signaled():
 		how = "killed"
+	case s.child.known && code == 0 && s.cfg.FailOnLeak && len(s.rec.rec.Leftovers) > 0:
+		code, how = ExitLeak, "leaked"
 	case s.child.known:
 	case s.idle:
 		code, how = exitLost, "status lost"
@@ -269,6 +323,9 @@ func (s *supervisor) finish() {
 	default:
 		code, how = exitLost, "survived SIGKILL"
 		s.log.Error().Int("pid", s.child.pid).Msg("the main child survived SIGKILL")
+	}
+	if v, err := s.proc.StatusField(unix.Getpid(), "VmHWM"); err == nil && s.setup.proc {
+		s.rec.rec.TinitMaxRSS, _ = strconv.Atoi(strings.TrimSuffix(v, " kB"))
 	}
 	s.rec.finished(code, how, s.reaped)
 }

@@ -180,13 +180,13 @@ func (w *walker) list() ([]procfs.Stat, error) {
 	return live(procs), err
 }
 
-func (w *walker) term(found func([]procfs.Stat)) error {
+func (w *walker) term(sig unix.Signal, found func([]procfs.Stat)) error {
 	stopped, err := w.stopAll()
 	found(stopped)
 	for _, p := range stopped {
 		// Stopped, p cannot have died and been replaced meanwhile but
 		// by SIGKILL from elsewhere; the check costs one read.
-		w.send.listed(p, termCont...)
+		w.send.listed(p, sig, unix.SIGCONT)
 	}
 	return err
 }

@@ -127,6 +127,13 @@ func TestUsageErrors(t *testing.T) {
 		{"grace with digit separators", []string{"--grace", "1_000", "true"}, "invalid duration"},
 		{"grace negative", []string{"--grace=-0.0000000001", "true"}, "invalid duration"},
 		{"grace needs a value", []string{"--grace"}, "--grace needs a value"},
+		{"bad timeout", []string{"--timeout", "soon", "true"}, "invalid duration"},
+		{"zero timeout", []string{"--timeout", "0", "true"}, "would end the run at once"},
+		{"bad timeout signal", []string{"--timeout-signal", "SIGNOPE", "true"}, "unknown signal"},
+		{"bad stall", []string{"--stall", "-1s", "true"}, "invalid duration"},
+		{"bad log format", []string{"--log-format", "xml", "true"}, "want json, console or auto"},
+		{"report in a missing directory", []string{"--report", "/no/such/dir/r.json", "true"}, "no such directory"},
+		{"junit needs a file", []string{"--junit"}, "--junit needs a value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -173,6 +173,8 @@ type spec struct {
 	ctty bool
 	// stderr, when set, is tinit's stderr instead of the run's buffer.
 	stderr *os.File
+	// dir is the working directory ("" for the test's).
+	dir string
 }
 
 // helper returns the argv that runs the named helper of this test binary.
@@ -198,7 +200,7 @@ func start(t *testing.T, m mode, s spec) *run {
 		cmd = pid1Command(argv[0], argv[1:]...)
 	}
 	cmd.Env = append(os.Environ(), s.env...)
-	cmd.Stdin, cmd.ExtraFiles = s.stdin, s.extra
+	cmd.Stdin, cmd.ExtraFiles, cmd.Dir = s.stdin, s.extra, s.dir
 	if s.ctty {
 		if cmd.SysProcAttr == nil {
 			cmd.SysProcAttr = &syscall.SysProcAttr{}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/tinit-dev/tinit/internal/escape"
+	"github.com/tinit-dev/tinit/internal/report"
 	"github.com/tinit-dev/tinit/subreaper"
 	"golang.org/x/sys/unix"
 )
@@ -53,17 +54,12 @@ func run(args []string) (int, error) {
 		return 0, nil
 	}
 	reexecErr := reexecIfNeeded()
-	log := newLogger(opts.verbosity)
+	log := newLogger(opts.verbosity, opts.logFormat)
 	if reexecErr != nil {
 		log.Warn().Str("component", "main").Err(reexecErr).Msg("cannot re-execute tinit; the command may inherit blocked signals")
 	}
-	rec, err := subreaper.Run(subreaper.Config{
-		Argv:        opts.argv,
-		Grace:       opts.grace,
-		SingleChild: opts.singleChild,
-		NoPidfd:     opts.noPidfd,
-		NoCgroup:    opts.noCgroup,
-	}, log)
+	rec, err := subreaper.Run(opts.config(os.Getenv), log)
+	writeReports(opts, rec, log)
 	var execErr *subreaper.ExecError
 	switch {
 	case errors.As(err, &execErr):
@@ -74,14 +70,50 @@ func run(args []string) (int, error) {
 	return rec.ExitCode, nil
 }
 
+// config is what the supervisor needs of the options. Diagnosing on the
+// first stop signal is the default where CI=true (the convention of GitHub
+// Actions, GitLab CI and most others) and no terminal is attached.
+func (o options) config(getenv func(string) string) subreaper.Config {
+	onStop := o.diagnoseOnStop
+	if !o.diagnoseSet {
+		onStop = getenv("CI") == "true" && !isTerminal(0) && !isTerminal(2)
+	}
+	return subreaper.Config{
+		Argv: o.argv, Grace: o.grace, SingleChild: o.singleChild, NoPidfd: o.noPidfd, NoCgroup: o.noCgroup,
+		Timeout: o.timeout, TimeoutSignal: o.timeoutSignal, DiagnoseOnStop: onStop, Stall: o.stall,
+		FailOnLeak: o.failOnLeak,
+	}
+}
+
+// writeReports writes the files asked for; a failure is logged, and the
+// exit code stays the run's.
+func writeReports(o options, rec *subreaper.Record, log zerolog.Logger) {
+	if o.report != "" {
+		if err := report.WriteJSON(o.report, rec, version); err != nil {
+			log.Error().Str("component", "main").Err(err).Msg("cannot write the report")
+		}
+	}
+	if o.junit != "" {
+		if err := report.WriteJUnit(o.junit, rec, version); err != nil {
+			log.Error().Str("component", "main").Err(err).Msg("cannot write the JUnit report")
+		}
+	}
+}
+
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
+}
+
 // newLogger builds the one logger: stderr only (stdout belongs to the
-// child), human-readable on a terminal, JSON lines otherwise.
-func newLogger(verbosity int) zerolog.Logger {
+// child), human-readable on a terminal (format "auto") or always
+// ("console"), JSON lines otherwise.
+func newLogger(verbosity int, format string) zerolog.Logger {
 	level := zerolog.WarnLevel - zerolog.Level(verbosity)
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
 	var out = zerolog.New(os.Stderr)
-	if _, err := unix.IoctlGetTermios(2, unix.TCGETS); err == nil {
+	if format == "console" || format == "auto" && isTerminal(2) {
 		out = zerolog.New(consoleWriter{out: os.Stderr})
 	}
 	return out.Level(level).With().Timestamp().Str("app", "tinit").Logger()

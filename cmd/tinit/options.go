@@ -1,13 +1,18 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tinit-dev/tinit/signals"
 	"github.com/tinit-dev/tinit/subreaper"
+	"golang.org/x/sys/unix"
 )
 
 const usage = `Usage: tinit [flags] [--] COMMAND [ARGS...]
@@ -28,13 +33,31 @@ a flag wins over its variable):
                          pidfds are unavailable (TINIT_NO_PIDFD=1)
       --no-cgroup        do not put the run in a cgroup of its own; find
                          leftovers by walking /proc only (TINIT_NO_CGROUP=1)
+      --timeout DURATION end a run that takes longer: a diagnosis, SIGQUIT
+                         to Go programs (goroutine dumps), SIGTERM, grace,
+                         SIGKILL; exit 124 (TINIT_TIMEOUT)
+      --timeout-signal SIG  signal the whole tree gets at a timeout instead
+                         of SIGQUIT for Go programs and SIGTERM
+                         (TINIT_TIMEOUT_SIGNAL)
+      --diagnose-on-stop diagnose on the first SIGINT or SIGTERM, before
+                         forwarding it; on by default where CI=true and no
+                         terminal (TINIT_DIAGNOSE_ON_STOP=1|0)
+      --stall DURATION   diagnose once when the whole tree has used no CPU
+                         for that long (TINIT_STALL)
+      --fail-on-leak     exit 86 when the command succeeded but left
+                         processes behind (TINIT_FAIL_ON_LEAK=1)
+      --report FILE      write a JSON report of the run (TINIT_REPORT)
+      --junit FILE       write a JUnit XML report of the run (TINIT_JUNIT)
+      --log-format FMT   json, console or auto: console on a terminal
+                         (TINIT_LOG_FORMAT)
   -v, --verbose          log more: -v info, -vv debug; default warnings
                          and errors only (TINIT_VERBOSITY=0|1|2)
       --version          print the version and exit
   -h, --help             print this help and exit
 
-Exit codes: the child's own; 128+n when signal n killed it; 127 command not
-found; 126 command not executable; 125 tinit itself failed; 2 usage error.
+Exit codes: the child's own; 128+n when signal n killed it; 124 timeout;
+86 leak with --fail-on-leak; 127 command not found; 126 command not
+executable; 125 tinit itself failed; 2 usage error.
 `
 
 // maxVerbosity is -vv: debug.
@@ -42,14 +65,23 @@ const maxVerbosity = 2
 
 // options is the parsed command line.
 type options struct {
-	argv        []string
-	grace       time.Duration
-	singleChild bool
-	noPidfd     bool
-	noCgroup    bool
-	verbosity   int
-	help        bool
-	version     bool
+	argv          []string
+	grace         time.Duration
+	singleChild   bool
+	noPidfd       bool
+	noCgroup      bool
+	timeout       time.Duration
+	timeoutSignal unix.Signal
+	// diagnoseOnStop is set from the flag or its variable; diagnoseSet
+	// says whether either was given (else CI=true decides).
+	diagnoseOnStop, diagnoseSet bool
+	stall                       time.Duration
+	failOnLeak                  bool
+	report, junit               string
+	logFormat                   string // "json", "console", "auto"
+	verbosity                   int
+	help                        bool
+	version                     bool
 }
 
 // usageError is a mistake on the command line or in a TINIT_ variable.
@@ -81,6 +113,38 @@ var flagDefs = []flagDef{
 	{names: []string{"-c", "--single-child"}, env: "TINIT_SINGLE_CHILD", set: setBool(func(o *options) *bool { return &o.singleChild })},
 	{names: []string{"--no-pidfd"}, env: "TINIT_NO_PIDFD", set: setBool(func(o *options) *bool { return &o.noPidfd })},
 	{names: []string{"--no-cgroup"}, env: "TINIT_NO_CGROUP", set: setBool(func(o *options) *bool { return &o.noCgroup })},
+	{names: []string{"--timeout"}, env: "TINIT_TIMEOUT", arg: "DURATION", set: func(o *options, v string) (err error) {
+		o.timeout, err = parseLongDuration(v)
+		if err == nil && o.timeout == 0 {
+			err = fmt.Errorf("a timeout of %q would end the run at once", v)
+		}
+		return err
+	}},
+	{names: []string{"--timeout-signal"}, env: "TINIT_TIMEOUT_SIGNAL", arg: "SIGNAL", set: func(o *options, v string) (err error) {
+		o.timeoutSignal, err = signals.Parse(v)
+		return err
+	}},
+	{names: []string{"--diagnose-on-stop"}, env: "TINIT_DIAGNOSE_ON_STOP", set: func(o *options, v string) (err error) {
+		o.diagnoseSet = true
+		return setBool(func(o *options) *bool { return &o.diagnoseOnStop })(o, v)
+	}},
+	{names: []string{"--stall"}, env: "TINIT_STALL", arg: "DURATION", set: func(o *options, v string) (err error) {
+		o.stall, err = parseLongDuration(v)
+		if err == nil && o.stall == 0 {
+			err = fmt.Errorf("a stall of %q is no stall", v)
+		}
+		return err
+	}},
+	{names: []string{"--fail-on-leak"}, env: "TINIT_FAIL_ON_LEAK", set: setBool(func(o *options) *bool { return &o.failOnLeak })},
+	{names: []string{"--report"}, env: "TINIT_REPORT", arg: "FILE", set: setPath(func(o *options) *string { return &o.report })},
+	{names: []string{"--junit"}, env: "TINIT_JUNIT", arg: "FILE", set: setPath(func(o *options) *string { return &o.junit })},
+	{names: []string{"--log-format"}, env: "TINIT_LOG_FORMAT", arg: "FORMAT", set: func(o *options, v string) error {
+		if v != "json" && v != "console" && v != "auto" {
+			return fmt.Errorf("want json, console or auto, got %q", v)
+		}
+		o.logFormat = v
+		return nil
+	}},
 	{names: []string{"-v", "--verbose"}, env: "TINIT_VERBOSITY",
 		set: func(o *options, _ string) error { o.verbosity++; return nil },
 		fromEnv: func(o *options, v string) error {
@@ -108,12 +172,27 @@ func setBool(field func(o *options) *bool) func(o *options, v string) error {
 	}
 }
 
+// setPath sets a file name: not empty, and in a directory that exists
+// (checked now, so that the report does not fail at the end of a run).
+func setPath(field func(o *options) *string) func(o *options, v string) error {
+	return func(o *options, v string) error {
+		if v == "" {
+			return errors.New("an empty file name")
+		}
+		if st, err := os.Stat(filepath.Dir(v)); err != nil || !st.IsDir() {
+			return fmt.Errorf("%q: no such directory", filepath.Dir(v))
+		}
+		*field(o) = v
+		return nil
+	}
+}
+
 // parse reads the flags, then the TINIT_ environment variables of the
 // flags not given: a flag wins over its variable, which is then not even
 // read, and --help and --version read none. Flags end at "--" or at the
 // first argument that is not a flag.
 func parse(args []string, getenv func(string) string) (options, error) {
-	o := options{grace: subreaper.DefaultGrace}
+	o := options{grace: subreaper.DefaultGrace, logFormat: "auto"}
 	given := map[*flagDef]bool{}
 	i := 0
 	for ; i < len(args); i++ {
@@ -203,13 +282,22 @@ func lookupFlag(name string) *flagDef {
 	return nil
 }
 
-// maxDuration keeps a typo from turning into a hang of days.
-const maxDuration = 24 * time.Hour
+// maxDuration keeps a typo from turning into a hang of days: the most a
+// grace period can be; a timeout or a stall can be a week.
+const (
+	maxDuration     = 24 * time.Hour
+	maxLongDuration = 7 * 24 * time.Hour
+)
 
 // parseDuration reads a Go duration ("1.5s", "300ms", "1m30s") or a plain
 // decimal number of seconds ("10", "0.5"). Nothing else: no sign, no
 // exponent, no hexadecimal, no digit separators, nothing above a day.
-func parseDuration(v string) (time.Duration, error) {
+func parseDuration(v string) (time.Duration, error) { return parseDurationMax(v, maxDuration) }
+
+// parseLongDuration is parseDuration up to a week.
+func parseLongDuration(v string) (time.Duration, error) { return parseDurationMax(v, maxLongDuration) }
+
+func parseDurationMax(v string, maxDuration time.Duration) (time.Duration, error) {
 	var d time.Duration
 	switch {
 	case v == "" || v[0] == '+' || v[0] == '-':

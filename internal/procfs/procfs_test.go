@@ -116,3 +116,19 @@ func TestReadsThroughRegistry(t *testing.T) {
 		t.Errorf("registry after the reads: live %v, faults %v", live, fds.Faults())
 	}
 }
+
+// TestIsGo tells this Go test binary from a C program.
+func TestIsGo(t *testing.T) {
+	fs := New(nil)
+	if ok, err := fs.IsGo(os.Getpid()); !ok || err != nil {
+		t.Errorf("IsGo(self) = %v, %v; want true for a Go test binary", ok, err)
+	}
+	sleep := exec.Command("sleep", "60")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sleep.Process.Kill(); sleep.Wait() }()
+	if ok, err := fs.IsGo(sleep.Process.Pid); ok || err != nil {
+		t.Errorf("IsGo(sleep) = %v, %v; want false", ok, err)
+	}
+}
