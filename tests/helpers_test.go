@@ -48,6 +48,7 @@ var helpers = map[string]func(args []string) int{
 	"ids":      helperIDs,
 	"holdout":  helperHoldout,
 	"leader":   helperLeader,
+	"private":  helperPrivate,
 }
 
 // The leader helper must end its main thread, which only the main
@@ -561,6 +562,21 @@ func helperLeader(args []string) int {
 	ready.Close()
 	unix.RawSyscall(unix.SYS_EXIT, 0, 0, 0)
 	return 0 // not reached
+}
+
+// private: start a dumpable child (sleepfor 1h), then make this process
+// undumpable, which hides its descriptors, environment and wait channel
+// from other processes of the same user, and block.
+func helperPrivate(args []string) int {
+	if err := reexec("sleepfor", "1h").Start(); err != nil {
+		return 3
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return 3
+	}
+	os.Stdout.WriteString("ready\n")
+	blockForever()
+	return 0
 }
 
 // pid1 ARGV...: as PID 1 of new pid and mount namespaces, mount a private

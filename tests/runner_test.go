@@ -3,13 +3,17 @@ package tests
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tinit-dev/tinit/internal/testenv"
 )
 
 // TestTimeout: a command that runs past --timeout gets a diagnosis, then a
@@ -353,5 +357,47 @@ func TestLogFormat(t *testing.T) {
 	}
 	if len(r.logs("main child started")) != 1 {
 		t.Errorf("TINIT_LOG_FORMAT=json wrote %q", r.stderr.String())
+	}
+}
+
+// TestDiagnosisUnprivileged runs tinit as an unprivileged user over its
+// own processes: it reads all of them but the one that made itself
+// undumpable, and says so in the diagnosis.
+func TestDiagnosisUnprivileged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.Need(t, "root", errors.New("switching to an unprivileged user needs root"))
+	}
+	tinit, testbin := containerBinaries(t)
+	dir := t.TempDir()
+	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	for _, f := range []string{tinit, testbin} {
+		if err := copyFile(f, filepath.Join(dir, filepath.Base(f))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(filepath.Join(dir, "tinit"), "--timeout", "1s", "--grace", "100ms", "--",
+		filepath.Join(dir, "testbin"), "-test.run=^$", helperArg+"private")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	r := startRun(t, cmd)
+	t.Cleanup(func() { killTree(cmd.Process.Pid); <-r.done })
+	if code := r.wait(30 * time.Second); code != 124 {
+		t.Fatalf("exit code %d, want 124; stderr:\n%s", code, r.stderr.String())
+	}
+	d := r.logs("diagnosis")
+	if len(d) != 1 || !strings.Contains(d[0].str("unreadable"), "descriptors of 1 processes") || !strings.Contains(d[0].str("unreadable"), "non-dumpable") {
+		t.Errorf("want the diagnosis to say which process it could not read and why, got %v", d)
+	}
+	rows := r.logs("diagnosis process")
+	if len(rows) != 2 {
+		t.Fatalf("want both processes in the table, got %v", rows)
+	}
+	for _, row := range rows {
+		private := strings.Contains(row.str("cmdline"), "private")
+		if hasFds := row.str("fds") != ""; hasFds == private {
+			t.Errorf("%s: descriptors %q; want them read for the user's own dumpable process only", row.str("cmdline"), row.str("fds"))
+		}
 	}
 }

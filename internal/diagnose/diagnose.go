@@ -86,6 +86,9 @@ type FD struct {
 	Num    int    `json:"fd"`
 	Target string `json:"target"`
 	Mode   string `json:"mode,omitempty"` // "r", "w", "rw"
+	// Peer is the inode of the other end of a connected unix socket,
+	// where the kernel tells it (sock_diag); 0 otherwise.
+	Peer uint64 `json:"peer,omitempty"`
 }
 
 // Pipe is a pipe held by processes below tinit (or by tinit itself: pid
@@ -128,6 +131,8 @@ type builder struct {
 	byPid   map[int]*Process
 	fds     map[int][]procfs.FD // every descriptor of every process
 	pipes   map[uint64]*Pipe
+	sockets map[uint64][]int  // unix socket inode -> holders
+	peers   map[uint64]uint64 // unix socket inode -> its peer's
 	stdio   map[uint64]string // inode of tinit's or the main child's stdout/stderr -> name
 	refused map[string]int    // what could not be read -> how many processes
 	errKind map[string]error
@@ -256,6 +261,7 @@ func (b *builder) details() {
 			}
 		}
 	}
+	b.unixSockets()
 	for _, pp := range b.pipes {
 		slices.Sort(pp.Readers)
 		slices.Sort(pp.Writers)
@@ -296,6 +302,18 @@ func (b *builder) threads(p *Process) {
 			b.refuse("wait channels", err)
 		}
 		th.Wchan = w
+		// The system call of the main thread only: reading it waits for
+		// the thread to be off a CPU, which costs more than the rest of
+		// the thread's reads together (threads blocked on a pipe or a
+		// socket have theirs read when explained).
+		if st.State != 'R' && tid == p.Pid {
+			switch sc, err := b.proc.Syscall(p.Pid, tid); {
+			case err != nil:
+				b.refuse("system calls", err)
+			case sc.Nr >= 0:
+				th.Syscall = syscallName(sc.Nr)
+			}
+		}
 		p.Threads = append(p.Threads, th)
 	}
 }
@@ -358,4 +376,33 @@ func goTest(cmdline string) string {
 		}
 	}
 	return name
+}
+
+// unixSockets finds the peers of the unix sockets the tree holds.
+func (b *builder) unixSockets() {
+	b.sockets = map[uint64][]int{}
+	for pid, fds := range b.fds {
+		for _, fd := range fds {
+			if ino, kind := fd.Inode(); kind == "socket" && !slices.Contains(b.sockets[ino], pid) {
+				b.sockets[ino] = append(b.sockets[ino], pid)
+			}
+		}
+	}
+	if len(b.sockets) == 0 {
+		return
+	}
+	peers, err := unixPeers(b.proc)
+	if err != nil {
+		b.refused["unix socket peers"]++
+		b.errKind["unix socket peers"] = err
+	}
+	b.peers = peers
+	for i := range b.d.Processes {
+		p := &b.d.Processes[i]
+		for j := range p.FDs {
+			if ino, kind := (procfs.FD{Target: p.FDs[j].Target}).Inode(); kind == "socket" {
+				p.FDs[j].Peer = peers[ino]
+			}
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tinit-dev/tinit/internal/procfs"
+	"golang.org/x/sys/unix"
 )
 
 // start runs a command whose descriptors the test sets up, killed at the
@@ -94,6 +95,21 @@ func TestDiagnosis(t *testing.T) {
 	leakPid := start(t, leak)
 	w3.Close()
 
+	// A reader of a unix socket whose peer a sleeper holds.
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, sb := os.NewFile(uintptr(pair[0]), "a"), os.NewFile(uintptr(pair[1]), "b")
+	sockReader := exec.Command("cat")
+	sockReader.Stdin = sa
+	sockReaderPid := start(t, sockReader)
+	peerHolder := exec.Command("sleep", "305")
+	peerHolder.Stdout = sb
+	peerHolderPid := start(t, peerHolder)
+	sa.Close()
+	sb.Close()
+
 	// A stopped process, with a test's identity in its environment.
 	stopped := exec.Command("sleep", "304")
 	stopped.Env = []string{"NEXTEST_BINARY_ID=crate::bin", "NEXTEST_TEST_NAME=tests::leaks"}
@@ -103,6 +119,7 @@ func TestDiagnosis(t *testing.T) {
 	waitWchan(t, writerPid, "pipe_write")
 	waitWchan(t, catPid, "pipe_read")
 	waitWchan(t, leakPid, "wait")
+	waitWchan(t, sockReaderPid, "unix_")
 	for {
 		st, _ := procfs.New(nil).Stat(stoppedPid)
 		if st.State == 'T' {
@@ -119,6 +136,7 @@ func TestDiagnosis(t *testing.T) {
 		{"waiting for EOF", fmt.Sprintf("pid %d (`cat`): ", catPid), fmt.Sprintf("the write end is held by pid %d (`sleep 301`) is sleeping", holderPid)},
 		{"waiting for a child", fmt.Sprintf("pid %d (`sh -c sleep 303; true`): ", leakPid), "waiting for its child to exit pid "},
 		{"stopped", fmt.Sprintf("pid %d (`sleep 304`): ", stoppedPid), "stopped"},
+		{"unix socket peer", fmt.Sprintf("pid %d (`cat`): ", sockReaderPid), fmt.Sprintf("whose peer is held by pid %d (`sleep 305`) is sleeping", peerHolderPid)},
 		{"holder of the main child's stdout", fmt.Sprintf("pid %d (`sh -c sleep 303; true`", leakPid), "still holds the write end of the main child's stdout"},
 	}
 	for _, tt := range tests {

@@ -3,9 +3,11 @@ package diagnose
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,7 +93,7 @@ func (b *builder) why(p *Process) string {
 	case fifo:
 		return "opening a FIFO that nobody has opened for the other end"
 	case unixSocket:
-		return "waiting on a unix socket" + b.heldPipes(p)
+		return "waiting on a unix socket" + b.socketPeer(p, th) + b.heldPipes(p)
 	case netSocket:
 		return "waiting on a network socket" + b.heldPipes(p)
 	case sleep:
@@ -315,6 +317,42 @@ func (b *builder) childList(p *Process) string {
 	return " " + strings.Join(kids, ", ")
 }
 
+// socketPeer names who holds the other end of the unix socket a thread
+// waits on: the socket of the system call's descriptor where readable,
+// else the process's only unix socket with a known peer.
+func (b *builder) socketPeer(p *Process, th Thread) string {
+	var ino uint64
+	if sc, err := b.proc.Syscall(p.Pid, th.Tid); err == nil && sc.Nr >= 0 {
+		for _, fd := range b.fds[p.Pid] {
+			if i, kind := fd.Inode(); kind == "socket" && uint64(fd.Num) == sc.Args[0] {
+				ino = i
+			}
+		}
+	}
+	if ino == 0 {
+		for _, fd := range b.fds[p.Pid] {
+			if i, kind := fd.Inode(); kind == "socket" && b.peers[i] != 0 {
+				if ino != 0 && ino != i {
+					return "" // more than one: cannot tell
+				}
+				ino = i
+			}
+		}
+	}
+	peer := b.peers[ino]
+	if peer == 0 {
+		return ""
+	}
+	holders := others(b.sockets[peer], p.Pid)
+	if len(holders) == 0 {
+		if slices.Contains(b.sockets[peer], p.Pid) {
+			return fmt.Sprintf(" socket:[%d], whose peer socket:[%d] it holds itself", ino, peer)
+		}
+		return fmt.Sprintf(" socket:[%d], whose peer socket:[%d] no process below tinit holds", ino, peer)
+	}
+	return fmt.Sprintf(" socket:[%d], whose peer is held by %s", ino, b.doing(holders))
+}
+
 // heldPipes tells, for an idle process, the pipes it reads whose write ends
 // other processes hold: what a reader waiting for EOF waits for.
 func (b *builder) heldPipes(p *Process) string {
@@ -345,6 +383,9 @@ func (b *builder) pidList(pids []int) string {
 
 // unreadable says what could not be read, and the likely reason.
 func (b *builder) unreadable() {
+	if h := hidepid(b.proc); h != "" {
+		b.d.Unreadable = append(b.d.Unreadable, "/proc is mounted with hidepid="+h+": other users' processes are hidden")
+	}
 	if len(b.refused) == 0 {
 		return
 	}
@@ -356,6 +397,26 @@ func (b *builder) unreadable() {
 	for _, k := range kinds {
 		b.d.Unreadable = append(b.d.Unreadable, fmt.Sprintf("%s of %d processes: %v (%s)", k, b.refused[k], b.errKind[k], reasonFor(k)))
 	}
+}
+
+// hidepid returns /proc's hidepid mount option when it hides anything.
+func hidepid(proc *procfs.FS) string {
+	b, err := proc.ReadFile(procfs.Root + "/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[4] != procfs.Root {
+			continue
+		}
+		for _, opt := range strings.Split(f[len(f)-1], ",") {
+			if v, ok := strings.CutPrefix(opt, "hidepid="); ok && v != "0" && v != "off" {
+				return v
+			}
+		}
+	}
+	return ""
 }
 
 // reasonFor says which rule keeps what unreadable.

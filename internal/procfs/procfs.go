@@ -74,6 +74,21 @@ func (fs *FS) close(f file) error {
 	return unix.Close(f.fd)
 }
 
+// Own registers fd, a descriptor the caller just made (a socket, say),
+// with FS's registry, and returns the function that closes it: with a nil
+// registry, a plain close.
+func (fs *FS) Own(fd int, what string) (func() error, error) {
+	if fs.fds == nil {
+		return func() error { return unix.Close(fd) }, nil
+	}
+	tok, err := fs.fds.Track(fd, what)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return func() error { return fs.fds.Close(tok) }, nil
+}
+
 // ReadFile returns the first 4096 bytes of path; the slice is valid until
 // the next call on fs.
 func (fs *FS) ReadFile(path string) ([]byte, error) {
