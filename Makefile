@@ -14,12 +14,22 @@ DEB_PACKAGES := tini dumb-init catatonit runc podman gcc util-linux
 # internal/testenv); `make test` prints the list at the end.
 export TINIT_TEST_SKIPLOG := $(CURDIR)/bin/skipped.txt
 
-.PHONY: all build test soak skipped race integration lint fuzz bench bench-quick bench-smoke demo image deps clean help
+.PHONY: all build install test soak skipped race integration lint fuzz bench bench-quick bench-smoke demo image deps clean help
 
 all: build
 
 build: ## build the static binary bin/tinit
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tinit ./cmd/tinit
+
+PREFIX  ?= /usr/local
+# The names tinit answers to as a drop-in for its peers (see the README,
+# "Personalities"): each a symlink to tinit.
+PERSONAS := tini tini-static docker-init dumb-init catatonit
+
+install: build ## install bin/tinit as PREFIX/bin/tinit, and the peers' names as symlinks to it (PREFIX=/usr/local)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/tinit $(DESTDIR)$(PREFIX)/bin/tinit
+	@for name in $(PERSONAS); do ln -sfn tinit $(DESTDIR)$(PREFIX)/bin/$$name && echo "$(DESTDIR)$(PREFIX)/bin/$$name -> tinit"; done
 
 test: ## everything: lint, unit tests with -race, tests of the built binary, a benchmark smoke run; no skips allowed
 	@mkdir -p bin && rm -f $(TINIT_TEST_SKIPLOG)
@@ -48,6 +58,7 @@ lint: ## gofmt, go vet, staticcheck
 fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./cmd/tinit
 	$(GO) test -run='^$$' -fuzz='^FuzzParseFlat$$' -fuzztime=$(FUZZTIME) ./cmd/tinit
+	$(GO) test -run='^$$' -fuzz='^FuzzPersona$$' -fuzztime=$(FUZZTIME) ./cmd/tinit
 	$(GO) test -run='^$$' -fuzz='^FuzzExitCode$$' -fuzztime=$(FUZZTIME) ./signals
 	$(GO) test -run='^$$' -fuzz='^FuzzParseStat$$' -fuzztime=$(FUZZTIME) ./subreaper
 

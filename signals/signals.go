@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -92,9 +93,20 @@ func ClaimEarly(ch chan<- os.Signal) {
 	notify(ch, early[:])
 }
 
-// ClaimLate claims the remaining forwarded signals.
-func ClaimLate(ch chan<- os.Signal) {
+// Forwardable lists the signals tinit ignores by default that a peer
+// forwards, and that tinit can forward too when asked (ClaimLate's extra):
+// SIGPIPE (tini, dumb-init and catatonit forward it), SIGTTIN, SIGTTOU and
+// SIGABRT (dumb-init). The fault signals, SIGURG, SIGPROF and SIGSTKFLT
+// stay out of reach: the Go runtime keeps them (see ignoredRaw).
+var Forwardable = [...]unix.Signal{unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU, unix.SIGABRT}
+
+// ClaimLate claims the remaining forwarded signals, and those of extra (a
+// subset of Forwardable).
+func ClaimLate(ch chan<- os.Signal, extra []unix.Signal) {
 	notify(ch, late[:])
+	if len(extra) > 0 {
+		notify(ch, extra)
+	}
 	rt := make([]unix.Signal, 0, lastRT-firstForwardedRT+1)
 	for s := firstForwardedRT; s <= lastRT; s++ {
 		rt = append(rt, unix.Signal(s))
@@ -123,12 +135,19 @@ func BeforeSpawn() error {
 	return nil
 }
 
-// AfterSpawn ignores, in tinit only, the signals it never forwards. An
+// AfterSpawn ignores, in tinit only, the signals it never forwards, but
+// those of extra. An
 // ignored SIGTTOU also lets a background tinit write its log to a terminal
 // with TOSTOP set, where a caught one would be sent again on every
 // restarted write.
-func AfterSpawn() error {
-	signal.Ignore(ignoredByRuntime[:]...)
+func AfterSpawn(extra []unix.Signal) error {
+	ignore := make([]os.Signal, 0, len(ignoredByRuntime))
+	for _, sig := range ignoredByRuntime {
+		if !slices.Contains(extra, sig.(unix.Signal)) {
+			ignore = append(ignore, sig)
+		}
+	}
+	signal.Ignore(ignore...)
 	for _, sig := range ignoredRaw {
 		if err := setDisposition(sig, sigIgn); err != nil {
 			return err

@@ -126,7 +126,7 @@ func TestDispositionsAroundSpawn(t *testing.T) {
 			t.Errorf("before the spawn, %s handler = %#x, want SIG_DFL", Name(sig), got)
 		}
 	}
-	if err := AfterSpawn(); err != nil {
+	if err := AfterSpawn(nil); err != nil {
 		t.Fatal(err)
 	}
 	ignored := append([]unix.Signal{unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU, unix.SIGABRT}, ignoredRaw[:]...)

@@ -1,6 +1,7 @@
 package subreaper
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/tinit-dev/tinit/internal/procfs"
@@ -25,11 +26,7 @@ const maxProbedFd = 1 << 16
 func (s *supervisor) closeInherited() {
 	closed := 0
 	for _, fd := range s.openFds() {
-		if fd < 3 {
-			continue
-		}
-		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-		if err != nil || flags&unix.FD_CLOEXEC != 0 {
+		if fd < 3 || !inherited(fd) {
 			continue
 		}
 		tok := s.fds.Adopt(fd, "inherited fd "+strconv.Itoa(fd))
@@ -42,6 +39,35 @@ func (s *supervisor) closeInherited() {
 	if closed > 0 {
 		s.log.Debug().Int("count", closed).Msg("closed inherited descriptors")
 	}
+}
+
+// passedFiles lists, with Config.PassInherited, the descriptors above 2
+// that tinit inherited, for the child to get under the same numbers (see
+// spawnAttr.extra); nil without.
+func (s *supervisor) passedFiles() []int {
+	if !s.cfg.PassInherited {
+		return nil
+	}
+	var extra []int
+	fds := s.openFds()
+	slices.Sort(fds)
+	for _, fd := range fds {
+		if fd < 3 || !inherited(fd) {
+			continue
+		}
+		for len(extra) < fd-3 {
+			extra = append(extra, -1)
+		}
+		extra = append(extra, fd)
+	}
+	return extra
+}
+
+// inherited reports whether fd lacks the close-on-exec flag, so came from
+// tinit's parent (see closeInherited).
+func inherited(fd int) bool {
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return err == nil && flags&unix.FD_CLOEXEC == 0
 }
 
 // openFds lists tinit's open descriptors from /proc/self/fd or, without

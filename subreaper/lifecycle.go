@@ -109,6 +109,10 @@ func (s *supervisor) loop() {
 			s.onStallTick()
 		case n := <-s.ev.idle:
 			s.onIdle(n)
+		case <-s.poll:
+			s.onPoll()
+		case sig := <-s.ev.stopped:
+			s.onStopped(sig)
 		case <-s.ev.claimed:
 			s.log.Debug().Msg("all forwarded signals claimed")
 		}
@@ -122,6 +126,8 @@ func isStop(sig unix.Signal) bool { return sig == unix.SIGINT || sig == unix.SIG
 func (s *supervisor) onSignal(osig os.Signal) {
 	sig, _ := osig.(unix.Signal)
 	switch {
+	case s.handoffSignal(sig):
+		s.rec.signal(sig, "dropped", false, nil)
 	case s.phase == killing:
 		s.rec.signal(sig, "dropped", false, nil)
 	case isStop(sig) && s.phase != running:
@@ -130,28 +136,50 @@ func (s *supervisor) onSignal(osig os.Signal) {
 		s.killNow()
 	case s.child.ended || s.phase == draining || s.phase == quitting:
 		s.rec.signal(sig, "dropped", false, nil)
+	case s.keyToCommand(sig):
 	default:
 		if isStop(sig) && s.cfg.DiagnoseOnStop {
 			s.diagnose("stop signal " + unix.SignalName(sig))
+		}
+		if sig == unix.SIGCONT {
+			s.resumed()
 		}
 		s.forward(sig)
 		if isStop(sig) {
 			s.enter(stopping)
 		}
+		if s.cfg.SuspendOnJobSignals && isJobSignal(sig) {
+			// As dumb-init: the job signal is passed on (as SIGSTOP in
+			// its setsid mode), then tinit stops until continued.
+			s.log.Debug().Str("signal", signals.Name(sig)).Msg("suspending tinit after a job-control signal")
+			unix.Kill(unix.Getpid(), unix.SIGSTOP)
+		}
 	}
 }
 
-// forward passes sig on to the main child's process group, or to the child
-// alone with Config.SingleChild.
+func isJobSignal(sig unix.Signal) bool {
+	return sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU
+}
+
+// forward passes sig on, or what Config.Rewrite makes of it, to the main
+// child's process group, or to the child alone with Config.SingleChild.
 func (s *supervisor) forward(sig unix.Signal) {
 	group := !s.cfg.SingleChild
-	switch err := s.child.to.signal(sig, group); {
-	case err == nil:
-		s.rec.signal(sig, "forwarded", group, nil)
-	case errors.Is(err, unix.ESRCH):
+	as, rewritten := s.cfg.Rewrite[sig]
+	if !rewritten {
+		as = sig
+	}
+	if as == 0 {
 		s.rec.signal(sig, "dropped", group, nil)
+		return
+	}
+	switch err := s.child.to.signal(as, group); {
+	case err == nil:
+		s.rec.rewritten(sig, as, "forwarded", group, nil)
+	case errors.Is(err, unix.ESRCH):
+		s.rec.rewritten(sig, as, "dropped", group, nil)
 	default:
-		s.rec.signal(sig, "failed", group, err)
+		s.rec.rewritten(sig, as, "failed", group, err)
 	}
 }
 
@@ -167,10 +195,12 @@ func (s *supervisor) onExit(ex mainExit) {
 	if ex.known {
 		s.rec.exited(&s.child, ex.from, ex.leftovers)
 	}
-	switch s.phase {
-	case running, stopping:
+	switch {
+	case (s.phase == running || s.phase == stopping) && s.cfg.LeaveLeftovers:
+		s.leave()
+	case s.phase == running || s.phase == stopping:
 		s.drain(ex.leftovers)
-	case quitting:
+	case s.phase == quitting:
 		// Timed out, and the main child is done dumping or dying: on
 		// to the tree's SIGTERM without waiting for the rest of quitWait.
 		s.enter(draining)
@@ -193,7 +223,34 @@ func (s *supervisor) drain(leftovers bool) {
 		return
 	}
 	s.enter(draining)
-	s.term(unix.SIGTERM)
+	s.term(s.drainSignal())
+}
+
+// drainSignal is SIGTERM, or what Config.Rewrite makes of it: dumb-init
+// sends what SIGTERM is rewritten to when its child exits.
+func (s *supervisor) drainSignal() unix.Signal {
+	if as := s.cfg.Rewrite[unix.SIGTERM]; as != 0 {
+		return as
+	}
+	return unix.SIGTERM
+}
+
+// leave ends the run at the main child's exit, leaving what is left alone
+// (Config.LeaveLeftovers) but for Config.ExitSignal.
+func (s *supervisor) leave() {
+	if sig := s.cfg.ExitSignal; sig != 0 {
+		var err error
+		if s.cfg.SingleChild {
+			err = s.child.to.signal(sig, false)
+		} else {
+			err = s.child.to.leftoverGroup(sig)
+		}
+		if err != nil && !errors.Is(err, unix.ESRCH) {
+			s.log.Warn().Err(err).Str("signal", signals.Name(sig)).Msg("signalling leftovers failed")
+		}
+	}
+	s.log.Info().Msg("leaving what the command left behind, as asked")
+	s.phase, s.timer = done, nil
 }
 
 // term describes what is left, then sends it sig and SIGCONT.
@@ -207,11 +264,14 @@ func (s *supervisor) term(sig unix.Signal) {
 	if n := len(s.rec.rec.Leftovers); !s.setup.pid1 || n > 0 {
 		e = e.Int("count", n)
 	}
-	if sig != unix.SIGTERM {
+	switch {
+	case s.rec.rec.Timeout != nil && sig != unix.SIGTERM:
 		e.Str("signal", signals.Name(sig)).Msg("sent the timeout signal to every process")
-		return
+	case sig != unix.SIGTERM:
+		e.Str("signal", signals.Name(sig)).Msg("sent SIGTERM, as rewritten, to leftovers")
+	default:
+		e.Msg("sent SIGTERM to leftovers")
 	}
-	e.Msg("sent SIGTERM to leftovers")
 }
 
 // list names what is left without signalling it (for --grace 0).
@@ -272,8 +332,16 @@ func (s *supervisor) onTimer() {
 // left either (an orphan comes to tinit only from one of them).
 func (s *supervisor) onIdle(reaped uint64) {
 	s.reaped, s.idle = reaped, true
-	s.phase, s.timer = done, nil
-	s.log.Info().Uint64("reaped", reaped).Msg("no descendants left")
+	if s.strangersLeft() {
+		return
+	}
+	s.over()
+}
+
+// over ends the run: nothing of it is left.
+func (s *supervisor) over() {
+	s.phase, s.timer, s.poll = done, nil, nil
+	s.log.Info().Uint64("reaped", s.reaped).Msg("no descendants left")
 }
 
 // onTimeout ends a run whose main child ran past Config.Timeout: a

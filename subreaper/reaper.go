@@ -3,6 +3,7 @@ package subreaper
 import (
 	"errors"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -50,15 +51,21 @@ type reaper struct {
 	main   int
 	exited chan<- mainExit
 	idle   chan<- uint64
-	log    zerolog.Logger
-	reaped uint64
+	// stopped hears of the main child's stops (for job control); a stop
+	// that finds it full is dropped, as one is pending already.
+	stopped chan<- unix.Signal
+	// logReaped: log every child reaped other than the main one, at
+	// warning level (tini's -w).
+	logReaped bool
+	log       zerolog.Logger
+	reaped    uint64
 }
 
 func (r *reaper) run() {
 	var ws unix.WaitStatus
 	lastYield := time.Now()
 	for {
-		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		pid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WUNTRACED, nil)
 		switch {
 		case err == nil:
 		case errors.Is(err, unix.EINTR):
@@ -73,11 +80,26 @@ func (r *reaper) run() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		if ws.Stopped() {
+			if pid == r.main {
+				select {
+				case r.stopped <- ws.StopSignal():
+				default:
+				}
+			}
+			continue
+		}
 		r.reaped++
-		if pid == r.main {
+		switch {
+		case pid == r.main:
 			r.exited <- mainExit{status: ws, known: true, from: "reaper", leftovers: r.drain()}
-		} else if e := r.log.Debug(); e.Enabled() {
-			e.Int("pid", pid).Int("status", int(ws)).Msg("reaped")
+		case r.logReaped:
+			// tini's words, which scripts grep for.
+			r.log.Warn().Msg("Reaped zombie process with pid=" + strconv.Itoa(pid))
+		default:
+			if e := r.log.Debug(); e.Enabled() {
+				e.Int("pid", pid).Int("status", int(ws)).Msg("reaped")
+			}
 		}
 		if now := time.Now(); now.Sub(lastYield) > yieldEvery {
 			runtime.Gosched()
@@ -107,6 +129,9 @@ func (r *reaper) drain() bool {
 			return true
 		default:
 			r.reaped++
+			if r.logReaped {
+				r.log.Warn().Msg("Reaped zombie process with pid=" + strconv.Itoa(pid))
+			}
 		}
 	}
 	return true

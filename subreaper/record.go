@@ -124,7 +124,10 @@ type SignalEvent struct {
 	// killed already), "failed".
 	Action string `json:"action"`
 	Group  bool   `json:"group,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// As is the signal forwarded in its place, when Config.Rewrite
+	// rewrote it.
+	As    string `json:"as,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Leftover is a process found below tinit once the main child was gone
@@ -180,14 +183,26 @@ func (r *recorder) fallback(what string, why error) {
 }
 
 func (r *recorder) signal(sig unix.Signal, action string, group bool, err error) {
+	r.rewritten(sig, 0, action, group, err)
+}
+
+// rewritten records sig, forwarded as as (0: as itself).
+func (r *recorder) rewritten(sig, as unix.Signal, action string, group bool, err error) {
 	ev := SignalEvent{Time: r.clock.Now(), Signal: signals.Name(sig), Action: action, Group: group}
+	if as != 0 && as != sig {
+		ev.As = signals.Name(as)
+	}
 	if err != nil {
 		ev.Error = err.Error()
 	}
 	r.rec.Signals = append(r.rec.Signals, ev)
 	switch action {
 	case "forwarded":
-		r.log.Debug().Str("signal", ev.Signal).Bool("group", group).Msg("forwarded")
+		e := r.log.Debug().Str("signal", ev.Signal).Bool("group", group)
+		if ev.As != "" {
+			e = e.Str("as", ev.As)
+		}
+		e.Msg("forwarded")
 	case "escalated":
 		r.log.Info().Str("signal", ev.Signal).Msg("second stop signal; killing every process")
 	case "failed":

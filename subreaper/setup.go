@@ -84,7 +84,7 @@ func (s *supervisor) freeStdio() {
 // cgroup v2 directory allows, and hands its descriptor to the spawn. As
 // PID 1, kill(-1) already reaches everything, so no cgroup is made.
 func (s *supervisor) makeCgroup(attr *spawnAttr) {
-	if s.setup.pid1 || s.cfg.NoCgroup {
+	if s.setup.pid1 || s.cfg.NoCgroup || s.cfg.LeaveLeftovers {
 		return
 	}
 	cg, err := s.newCgroup()

@@ -103,6 +103,11 @@ type spawnAttr struct {
 	pidfd      bool // ask clone for a pidfd
 	cgroupFd   int  // clone into this cgroup directory; -1 for none
 	foreground bool // make the child's process group the terminal's foreground group
+	setsid     bool // start the child in a session of its own instead of a group
+	ctty       bool // with setsid: the child takes stdin as its controlling terminal
+	// extra are the child's descriptors from 3 up: extra[k] becomes its
+	// descriptor 3+k, and -1 leaves that number closed.
+	extra []int
 }
 
 // spawned is a started main child.
@@ -189,8 +194,12 @@ func forkExec(a spawnAttr) (pid, pidfd int, err error) {
 	// kernel sends it when the thread that forked exits (golang/go#27505),
 	// and the Go runtime ends a thread only when a goroutine locked to it
 	// exits, which tinit never does.
-	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: unix.SIGKILL}
-	if a.foreground {
+	sys := &syscall.SysProcAttr{Setpgid: !a.setsid, Setsid: a.setsid, Pdeathsig: unix.SIGKILL}
+	switch {
+	case a.setsid && a.ctty:
+		sys.Setctty = true
+		sys.Ctty = 0
+	case a.foreground && !a.setsid:
 		sys.Foreground = true
 		sys.Ctty = 0
 	}
@@ -201,7 +210,11 @@ func forkExec(a spawnAttr) (pid, pidfd int, err error) {
 		sys.UseCgroupFD = true
 		sys.CgroupFD = a.cgroupFd
 	}
-	attr := &syscall.ProcAttr{Env: a.env, Files: []uintptr{0, 1, 2}, Sys: sys}
+	files := []uintptr{0, 1, 2}
+	for _, fd := range a.extra {
+		files = append(files, uintptr(fd)) // -1 wraps, which ForkExec reads as "close"
+	}
+	attr := &syscall.ProcAttr{Env: a.env, Files: files, Sys: sys}
 	pid, err = syscall.ForkExec(a.path, a.argv, attr)
 	return pid, pidfd, err
 }

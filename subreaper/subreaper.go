@@ -92,6 +92,44 @@ type Config struct {
 	// FailOnLeak makes a successful run that left processes behind exit
 	// with ExitLeak.
 	FailOnLeak bool
+
+	// The fields below give the behaviours of the peers tinit stands in
+	// for under their names (package main's personalities).
+
+	// NoSubreaper keeps tinit, outside PID 1, an ordinary parent (tini
+	// without -s): an orphan goes to whatever reaper is above tinit, and
+	// only the run's cgroup, where there is one, still reaches it.
+	NoSubreaper bool
+	// Setsid starts the main child in a session of its own (dumb-init).
+	// With a terminal on stdin that tinit leads, tinit gives it up, the
+	// child takes it, and the SIGHUP and SIGCONT the kernel sends for that
+	// are not forwarded.
+	Setsid bool
+	// Rewrite maps a signal tinit receives to the one it forwards; a
+	// mapping to 0 drops the signal.
+	Rewrite map[unix.Signal]unix.Signal
+	// Forward adds signals tinit otherwise ignores (see
+	// signals.Forwardable) to those it forwards.
+	Forward []unix.Signal
+	// SuspendOnJobSignals: after forwarding SIGTSTP, SIGTTIN or SIGTTOU,
+	// tinit stops itself (dumb-init).
+	SuspendOnJobSignals bool
+	// LogReaped logs every process reaped other than the main child, at
+	// warning level (tini's -w).
+	LogReaped bool
+	// LeaveLeftovers ends the run as soon as the main child has exited:
+	// nothing left behind is signalled (but ExitSignal), waited for or
+	// killed; as PID 1 the kernel kills it when tinit exits. No cgroup is
+	// made for such a run.
+	LeaveLeftovers bool
+	// ExitSignal, with LeaveLeftovers, goes to the main child's process
+	// group (to the child alone with SingleChild) when it exits: dumb-init
+	// sends SIGTERM.
+	ExitSignal unix.Signal
+	// PassInherited gives the main child the descriptors above 2 that
+	// tinit inherited, as the peers do (tinit closes its own copies all
+	// the same).
+	PassInherited bool
 }
 
 // events are what the other goroutines send the loop.
@@ -102,6 +140,7 @@ type events struct {
 	exited  chan mainExit
 	idle    chan uint64 // the reaper's last word: children reaped
 	claimed chan struct{}
+	stopped chan unix.Signal // the main child stopped, by this signal
 }
 
 // supervisor is one run of the main child. Only its loop goroutine touches
@@ -115,6 +154,7 @@ type supervisor struct {
 	setup setup // decided at start, fixed after
 	kill  killer
 	child mainChild
+	tty   terminal
 	watch pidfdWatch
 	stall stallWatch
 	ev    events
@@ -124,6 +164,7 @@ type supervisor struct {
 	phase     phase
 	timer     <-chan time.Time // the phase's timer; nil for none
 	deadline  <-chan time.Time // Config.Timeout's; nil for none
+	poll      <-chan time.Time // reads the cgroup for leftovers that are not children (strangers.go)
 	killUntil time.Time        // when killing gives up
 	idle      bool             // the reaper said no child is left
 	termSent  bool             // leftovers got SIGTERM (or the timeout's signal)
@@ -152,6 +193,7 @@ func Run(cfg Config, log zerolog.Logger) (*Record, error) {
 			exited:  make(chan mainExit, 1),
 			idle:    make(chan uint64, 1),
 			claimed: make(chan struct{}, 1),
+			stopped: make(chan unix.Signal, 1),
 		},
 	}
 	s.rec = recorder{rec: rec, log: log, clock: s.clock}
@@ -186,9 +228,11 @@ func (s *supervisor) start() error {
 	if err != nil {
 		return err
 	}
+	s.prepareTerminal()
 	attr := spawnAttr{
 		path: path, cmd: s.cfg.Argv[0], argv: s.cfg.Argv, env: env,
-		pidfd: s.setup.pidfds, cgroupFd: -1, foreground: ownsTerminal(),
+		pidfd: s.setup.pidfds, cgroupFd: -1, foreground: s.tty.foreground,
+		setsid: s.cfg.Setsid, ctty: s.tty.ctty, extra: s.passedFiles(),
 	}
 	s.makeCgroup(&attr)
 	child, err := spawn(attr)
@@ -200,7 +244,8 @@ func (s *supervisor) start() error {
 	}
 	s.child = mainChild{pid: child.pid, path: path}
 	s.trackPidfd(child.pidfd, child.noPidfd)
-	r := &reaper{main: child.pid, exited: s.ev.exited, idle: s.ev.idle, log: s.log}
+	r := &reaper{main: child.pid, exited: s.ev.exited, idle: s.ev.idle, stopped: s.ev.stopped,
+		logReaped: s.cfg.LogReaped, log: s.log}
 	go r.run()
 	s.settle()
 	s.rec.started(&s.child, s.setup.mode())
@@ -226,7 +271,7 @@ func (s *supervisor) prepare() {
 		s.log.Warn().Err(err).Msg("cannot reset signal dispositions for the child")
 	}
 	s.setup.pid1 = unix.Getpid() == 1
-	if !s.setup.pid1 {
+	if !s.setup.pid1 && !s.cfg.NoSubreaper {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			s.rec.fallback("subreaper", err)
 			s.log.Warn().Err(err).Msg("cannot become a child subreaper; orphans will escape to another reaper")
@@ -240,15 +285,15 @@ func (s *supervisor) prepare() {
 
 // settle does what follows the spawn, while the child starts.
 func (s *supervisor) settle() {
-	go func(sigs chan<- os.Signal, claimed chan<- struct{}) {
+	go func(sigs chan<- os.Signal, claimed chan<- struct{}, extra []unix.Signal) {
 		// Claiming a signal is a round trip between two threads of the
 		// Go runtime: the 41 claimed here cost about 1 ms when they
 		// preceded the spawn (measured); while the child starts they
 		// cost none.
-		signals.ClaimLate(sigs)
+		signals.ClaimLate(sigs, extra)
 		claimed <- struct{}{}
-	}(s.ev.sigs, s.ev.claimed)
-	if err := signals.AfterSpawn(); err != nil {
+	}(s.ev.sigs, s.ev.claimed, s.extraSignals())
+	if err := signals.AfterSpawn(s.extraSignals()); err != nil {
 		s.log.Warn().Err(err).Msg("cannot ignore signals tinit does not forward")
 	}
 	s.probePidfd()

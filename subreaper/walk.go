@@ -150,8 +150,11 @@ func (w *walker) stopAll() ([]procfs.Stat, error) {
 			if deadline.IsZero() {
 				deadline = time.Now().Add(settleWait)
 			}
-			w.awaitStops(all, deadline)
-			confirming = true
+			// Only a pass after every stop took effect confirms: a
+			// process reached but not yet stopped (a loaded machine
+			// may not run it for a while) can still fork, and the
+			// passes go on until it stopped or they run out.
+			confirming = w.awaitStops(all, deadline)
 		}
 	}
 	return all, nil
@@ -162,17 +165,21 @@ func (w *walker) stopAll() ([]procfs.Stat, error) {
 const settleWait = 100 * time.Millisecond
 
 // awaitStops waits until every process in procs is stopped or gone, or the
-// deadline passes.
-func (w *walker) awaitStops(procs []procfs.Stat, deadline time.Time) {
+// deadline passes, and reports whether they all are.
+func (w *walker) awaitStops(procs []procfs.Stat, deadline time.Time) bool {
 	for _, p := range procs {
-		for time.Now().Before(deadline) {
+		for {
 			st, err := w.proc.Stat(p.Pid)
 			if err != nil || st.Start != p.Start || !st.Live() || st.State == 'T' || st.State == 't' {
 				break
 			}
+			if !time.Now().Before(deadline) {
+				return false
+			}
 			time.Sleep(200 * time.Microsecond)
 		}
 	}
+	return true
 }
 
 func (w *walker) list() ([]procfs.Stat, error) {

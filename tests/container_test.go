@@ -753,6 +753,12 @@ func (p *podman) command(args ...string) *exec.Cmd {
 // container gets a cgroup parent of its own, removed with the container.
 func (p *podman) run(t *testing.T, name, image, shared string, argv ...string) *run {
 	t.Helper()
+	return p.runWith(t, name, image, shared, nil, argv...)
+}
+
+// runWith is run with further flags of podman run.
+func (p *podman) runWith(t *testing.T, name, image, shared string, flags []string, argv ...string) *run {
+	t.Helper()
 	tinit, _ := containerBinaries(t)
 	cgParent := "/" + name
 	args := []string{
@@ -763,8 +769,8 @@ func (p *podman) run(t *testing.T, name, image, shared string, argv ...string) *
 		// is the container's, so this turns on tinit's info log.
 		"--env", "TINIT_VERBOSITY=1",
 		"--init", "--init-path", tinit,
-		image,
 	}
+	args = append(append(args, flags...), image)
 	t.Cleanup(func() { removeCgroup(t, cgParent) })
 	return startEngine(t, p.command(append(args, argv...)...), func() error {
 		out, err := p.command("rm", "--force", "--ignore", "--time", "0", name).CombinedOutput()

@@ -18,7 +18,15 @@ import (
 // binary, and so of resident memory in every container tinit runs in. tinit
 // only logs flat objects of strings, numbers and booleans, which need no
 // general decoder. A line it cannot read is written as it came.
-type consoleWriter struct{ out io.Writer }
+//
+// With head set, a line starts with what head returns for its level
+// instead of the time and a level tag: a peer's own prefix, such as
+// "[WARN  tini (7)] " (see persona.go), and the component field is left
+// out: a peer's lines carry none, and scripts grep for its exact words.
+type consoleWriter struct {
+	out  io.Writer
+	head func(level string) string
+}
 
 // field is one key and its value, a string already unquoted.
 type field struct{ key, value string }
@@ -42,6 +50,11 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 		case "message":
 			msg = f.value
 		case "app":
+		case "component":
+			if w.head == nil {
+				rest = append(rest, " component="...)
+				rest = appendValue(rest, f.value)
+			}
 		default:
 			rest = append(rest, ' ')
 			rest = appendText(rest, f.key)
@@ -49,14 +62,18 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 			rest = appendValue(rest, f.value)
 		}
 	}
-	// The time field is 2006-01-02T15:04:05.000Z07:00; keep the clock.
-	if len(when) >= 23 {
-		when = when[11:23]
+	if w.head != nil {
+		line = append(line, w.head(level)...)
+	} else {
+		// The time field is 2006-01-02T15:04:05.000Z07:00; keep the clock.
+		if len(when) >= 23 {
+			when = when[11:23]
+		}
+		line = appendText(line, when)
+		line = append(line, ' ')
+		line = append(line, levelTag(level)...)
+		line = append(line, ' ')
 	}
-	line = appendText(line, when)
-	line = append(line, ' ')
-	line = append(line, levelTag(level)...)
-	line = append(line, ' ')
 	line = appendText(line, msg)
 	line = append(append(line, rest...), '\n')
 	if _, err := w.out.Write(line); err != nil {

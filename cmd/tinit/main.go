@@ -13,9 +13,9 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"time"
+	"unsafe"
 
 	"github.com/rs/zerolog"
 	"github.com/tinit-dev/tinit/internal/escape"
@@ -34,40 +34,99 @@ const (
 )
 
 func main() {
-	code, err := run(os.Args[1:])
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "tinit: %s\n", escape.Printable(err.Error()))
-	}
-	os.Exit(code)
+	os.Exit(run(os.Args[0], os.Args[1:], os.LookupEnv))
 }
 
-func run(args []string) (int, error) {
-	opts, err := parse(args, os.Getenv)
-	switch {
-	case err != nil:
-		return exitUsage, err
-	case opts.help:
-		fmt.Print(usage)
-		return 0, nil
-	case opts.version:
-		fmt.Println("tinit", version)
-		return 0, nil
+// tinitPersona is tinit's own command line (options.go).
+var tinitPersona = persona{
+	name: "tinit",
+	parse: func(_ string, args []string, lookup lookupFunc) (options, *stop) {
+		o, err := parse(args, getenvOf(lookup))
+		switch {
+		case err != nil:
+			return o, &stop{stderr: "tinit: " + escape.Printable(err.Error()) + "\n", code: exitUsage}
+		case o.help:
+			return o, &stop{stdout: usage}
+		case o.version:
+			return o, &stop{stdout: "tinit " + version + "\n"}
+		}
+		return o, nil
+	},
+	failed: func(msg string) stop {
+		return stop{stderr: "tinit: " + escape.Printable(msg) + "\n", code: exitInternal}
+	},
+	execFailed: func(e *subreaper.ExecError) stop {
+		return stop{stderr: "tinit: " + escape.Printable(e.Error()) + "\n", code: e.Code()}
+	},
+}
+
+func getenvOf(lookup lookupFunc) func(string) string {
+	return func(k string) string { v, _ := lookup(k); return v }
+}
+
+// run is tinit from its command line to its exit code.
+func run(argv0 string, args []string, lookup lookupFunc) int {
+	p, args, err := choosePersona(argv0, args, lookup)
+	if err != nil {
+		return finish(stop{stderr: "tinit: " + escape.Printable(err.Error()) + "\n", code: exitUsage})
+	}
+	o, early := p.parse(argv0, args, lookup)
+	if early != nil {
+		return finish(*early)
+	}
+	if p != &tinitPersona {
+		if err := o.readRunnerEnv(getenvOf(lookup)); err != nil {
+			return finish(p.failed(err.Error()))
+		}
 	}
 	reexecErr := reexecIfNeeded()
-	log := newLogger(opts.verbosity, opts.logFormat)
+	log := newLogger(o.verbosity, o.logFormat, p)
 	if reexecErr != nil {
 		log.Warn().Str("component", "main").Err(reexecErr).Msg("cannot re-execute tinit; the command may inherit blocked signals")
 	}
-	rec, err := subreaper.Run(opts.config(os.Getenv), log)
-	writeReports(opts, rec, log)
+	if o.pdeathSig != 0 {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(o.pdeathSig), 0, 0, 0); err != nil {
+			return finish(p.failed("cannot set the parent-death signal: " + err.Error()))
+		}
+	}
+	if o.pause {
+		if err := subreaper.Pause(log); err != nil {
+			return finish(p.failed(err.Error()))
+		}
+		return 0
+	}
+	if o.tiniWarning && o.noSubreaper && unix.Getpid() != 1 && !isSubreaper() {
+		os.Stderr.WriteString(tiniLine("WARN", tiniWarning))
+	}
+	rec, err := subreaper.Run(o.config(getenvOf(lookup)), log)
+	writeReports(o, rec, log)
 	var execErr *subreaper.ExecError
 	switch {
 	case errors.As(err, &execErr):
-		return execErr.Code(), err
+		st := p.execFailed(execErr)
+		st.code = o.exitCode(st.code)
+		return finish(st)
 	case err != nil:
-		return exitInternal, err
+		return finish(p.failed(err.Error()))
+	case rec.Exit == "exited" || rec.Exit == "killed":
+		return o.exitCode(rec.ExitCode)
 	}
-	return rec.ExitCode, nil
+	return rec.ExitCode
+}
+
+// finish prints what st says and returns its exit code.
+func finish(st stop) int {
+	os.Stdout.WriteString(st.stdout)
+	os.Stderr.WriteString(st.stderr)
+	return st.code
+}
+
+// isSubreaper reports whether tinit is a child subreaper already (the
+// attribute survives execve, so a parent may have set it).
+func isSubreaper() bool {
+	var on int32
+	_, _, errno := unix.Syscall(unix.SYS_PRCTL, unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&on)), 0)
+	return errno == 0 && on != 0
 }
 
 // config is what the supervisor needs of the options. Diagnosing on the
@@ -81,7 +140,10 @@ func (o options) config(getenv func(string) string) subreaper.Config {
 	return subreaper.Config{
 		Argv: o.argv, Grace: o.grace, SingleChild: o.singleChild, NoPidfd: o.noPidfd, NoCgroup: o.noCgroup,
 		Timeout: o.timeout, TimeoutSignal: o.timeoutSignal, DiagnoseOnStop: onStop, Stall: o.stall,
-		FailOnLeak: o.failOnLeak,
+		FailOnLeak:  o.failOnLeak,
+		NoSubreaper: o.noSubreaper, Setsid: o.setsid, Rewrite: o.rewrite, Forward: o.forward,
+		SuspendOnJobSignals: o.suspendOnJob, LogReaped: o.logReaped, LeaveLeftovers: o.leaveLeftovers,
+		ExitSignal: o.exitSignal, PassInherited: o.passInherited,
 	}
 }
 
@@ -108,12 +170,15 @@ func isTerminal(fd int) bool {
 // newLogger builds the one logger: stderr only (stdout belongs to the
 // child), human-readable on a terminal (format "auto") or always
 // ("console"), JSON lines otherwise.
-func newLogger(verbosity int, format string) zerolog.Logger {
+func newLogger(verbosity int, format string, p *persona) zerolog.Logger {
 	level := zerolog.WarnLevel - zerolog.Level(verbosity)
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
 	var out = zerolog.New(os.Stderr)
-	if format == "console" || format == "auto" && isTerminal(2) {
+	switch {
+	case format == "peer" && p.head != nil:
+		out = zerolog.New(consoleWriter{out: os.Stderr, head: p.head})
+	case format == "console" || format == "auto" && isTerminal(2):
 		out = zerolog.New(consoleWriter{out: os.Stderr})
 	}
 	return out.Level(level).With().Timestamp().Str("app", "tinit").Logger()

@@ -52,8 +52,24 @@ a flag wins over its variable):
                          (TINIT_LOG_FORMAT)
   -v, --verbose          log more: -v info, -vv debug; default warnings
                          and errors only (TINIT_VERBOSITY=0|1|2)
-      --version          print the version and exit
+      --leave-leftovers  when the command exits, leave what it left behind
+                         running, as the peers do (TINIT_LEAVE_LEFTOVERS=1)
+  -V, --version          print the version and exit
   -h, --help             print this help and exit
+
+The peers' flags, also taken under tinit's own name:
+  -s                     be a subreaper (tinit always is)
+  -g                     signal the child's process group (the default)
+  -w                     log "Reaped zombie process with pid=N" at warn
+  -e CODE                exit 0 when the child exits with CODE (0-255);
+                         repeatable, applied after the 128+n mapping
+  -p SIGNAL              the signal tinit gets when its parent dies
+  -r, --rewrite FROM:TO  forward signal FROM as TO (names or numbers; TO 0
+                         drops it); repeatable
+  -P                     pause: run no command, exit 0 on SIGINT or SIGTERM
+      --personality NAME  (first argument only) answer as tini, tini-static,
+                         docker-init, dumb-init or catatonit (also
+                         TINIT_PERSONALITY, or the name tinit runs under)
 
 Exit codes: the child's own; 128+n when signal n killed it; 124 timeout;
 86 leak with --fail-on-leak; 127 command not found; 126 command not
@@ -78,10 +94,33 @@ type options struct {
 	stall                       time.Duration
 	failOnLeak                  bool
 	report, junit               string
-	logFormat                   string // "json", "console", "auto"
-	verbosity                   int
+	logFormat                   string // "json", "console", "auto"; "peer" for a peer's own
+	verbosity                   int    // -1 errors only, 0 warnings, 1 info, 2 debug
 	help                        bool
 	version                     bool
+
+	// What the peers' flags ask for (see persona.go), also taken under
+	// tinit's own name where they do not clash with its flags.
+	noSubreaper    bool // tini without -s
+	setsid         bool // dumb-init's default
+	rewrite        map[unix.Signal]unix.Signal
+	forward        []unix.Signal
+	suspendOnJob   bool
+	logReaped      bool // -w
+	leaveLeftovers bool
+	exitSignal     unix.Signal
+	passInherited  bool
+	exitZero       []int       // -e
+	pdeathSig      unix.Signal // -p
+	pause          bool        // -P
+	tiniWarning    bool        // tini's warning when neither PID 1 nor a subreaper
+}
+
+// peerDefaults are the options a peer's persona starts from: tinit's
+// defaults, the peer's way of logging, and what every peer does unlike
+// tinit's own persona: the command inherits the descriptors tinit did.
+func peerDefaults() options {
+	return options{grace: subreaper.DefaultGrace, logFormat: "peer", passInherited: true}
 }
 
 // usageError is a mistake on the command line or in a TINIT_ variable.
@@ -155,8 +194,52 @@ var flagDefs = []flagDef{
 			o.verbosity = n
 			return nil
 		}},
-	{names: []string{"--version"}, set: setBool(func(o *options) *bool { return &o.version })},
+	{names: []string{"--leave-leftovers"}, env: "TINIT_LEAVE_LEFTOVERS", set: setBool(func(o *options) *bool { return &o.leaveLeftovers })},
+	{names: []string{"-V", "--version"}, set: setBool(func(o *options) *bool { return &o.version })},
 	{names: []string{"-h", "--help"}, set: setBool(func(o *options) *bool { return &o.help })},
+
+	// The peers' flags tinit takes under its own name too.
+	{names: []string{"-s"}, set: func(*options, string) error { return nil }}, // tinit is always a subreaper
+	{names: []string{"-g"}, set: func(o *options, _ string) error { o.singleChild = false; return nil }},
+	{names: []string{"-w"}, set: setBool(func(o *options) *bool { return &o.logReaped })},
+	{names: []string{"-e"}, arg: "CODE", set: func(o *options, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 255 || !allDigits(v) {
+			return fmt.Errorf("want an exit code from 0 to 255, got %q", v)
+		}
+		o.exitZero = append(o.exitZero, n)
+		return nil
+	}},
+	{names: []string{"-p"}, arg: "SIGNAL", set: func(o *options, v string) (err error) {
+		o.pdeathSig, err = signals.Parse(v)
+		return err
+	}},
+	{names: []string{"-r", "--rewrite"}, arg: "FROM:TO", set: func(o *options, v string) error {
+		from, to, ok := strings.Cut(v, ":")
+		f, ferr := signals.Parse(from)
+		t, terr := signals.Parse(to)
+		if to == "0" {
+			t, terr = 0, nil
+		}
+		if !ok || ferr != nil || terr != nil {
+			return fmt.Errorf("want SIGNAL:SIGNAL (TERM:INT, 15:2; 0 to drop), got %q", v)
+		}
+		if o.rewrite == nil {
+			o.rewrite = map[unix.Signal]unix.Signal{}
+		}
+		o.rewrite[f] = t
+		return nil
+	}},
+	{names: []string{"-P"}, set: setBool(func(o *options) *bool { return &o.pause })},
+}
+
+// runnerVars are the TINIT_ variables read under every persona: tinit's
+// settings that no peer has (a peer's own flags and variables stand in for
+// the others).
+var runnerVars = []string{
+	"TINIT_GRACE", "TINIT_NO_PIDFD", "TINIT_NO_CGROUP", "TINIT_TIMEOUT", "TINIT_TIMEOUT_SIGNAL",
+	"TINIT_DIAGNOSE_ON_STOP", "TINIT_STALL", "TINIT_FAIL_ON_LEAK", "TINIT_REPORT", "TINIT_JUNIT",
+	"TINIT_LOG_FORMAT", "TINIT_LEAVE_LEFTOVERS",
 }
 
 // setBool sets a boolean field: to true for the flag, to the value of its
@@ -215,9 +298,24 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	if o.help || o.version {
 		return o, nil
 	}
+	if err := o.readEnv(getenv, func(d *flagDef) bool { return !given[d] }); err != nil {
+		return o, err
+	}
+	if len(o.argv) == 0 && o.pause {
+		return o, nil
+	}
+	if len(o.argv) == 0 {
+		return o, usagef("no command given; usage: tinit [flags] -- COMMAND [ARGS...]")
+	}
+	return o, nil
+}
+
+// readEnv applies the variables of the flags that want reads, in the
+// table's order.
+func (o *options) readEnv(getenv func(string) string, want func(*flagDef) bool) error {
 	for k := range flagDefs {
 		d := &flagDefs[k]
-		if given[d] || d.env == "" {
+		if d.env == "" || !want(d) {
 			continue
 		}
 		v := getenv(d.env)
@@ -228,14 +326,16 @@ func parse(args []string, getenv func(string) string) (options, error) {
 		if d.fromEnv != nil {
 			apply = d.fromEnv
 		}
-		if err := apply(&o, v); err != nil {
-			return o, usagef("%s: %v", d.env, err)
+		if err := apply(o, v); err != nil {
+			return usagef("%s: %v", d.env, err)
 		}
 	}
-	if len(o.argv) == 0 {
-		return o, usagef("no command given; usage: tinit [flags] -- COMMAND [ARGS...]")
-	}
-	return o, nil
+	return nil
+}
+
+// readRunnerEnv applies the runnerVars, for a peer's persona.
+func (o *options) readRunnerEnv(getenv func(string) string) error {
+	return o.readEnv(getenv, func(d *flagDef) bool { return slices.Contains(runnerVars, d.env) })
 }
 
 // flag applies one flag and returns how many of the following arguments

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tinit-dev/tinit/subreaper"
+	"golang.org/x/sys/unix"
 )
 
 func env(kv ...string) func(string) string {
@@ -57,6 +58,17 @@ func TestParse(t *testing.T) {
 			options{grace: subreaper.DefaultGrace, help: true}},
 		{"version", []string{"--version"}, env(),
 			options{grace: subreaper.DefaultGrace, version: true}},
+		{"-V", []string{"-V"}, env(),
+			options{grace: subreaper.DefaultGrace, version: true}},
+		{"peers' flags", []string{"-s", "-w", "-e", "3", "-e", "143", "-p", "USR1", "-r", "TERM:INT", "-r", "20:0", "--leave-leftovers", "x"}, env(),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, logReaped: true, exitZero: []int{3, 143}, pdeathSig: unix.SIGUSR1,
+				rewrite: map[unix.Signal]unix.Signal{unix.SIGTERM: unix.SIGINT, unix.SIGTSTP: 0}, leaveLeftovers: true}},
+		{"-c then -g", []string{"-c", "-g", "x"}, env(),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace}},
+		{"pause needs no command", []string{"-P"}, env(),
+			options{grace: subreaper.DefaultGrace, pause: true}},
+		{"TINIT_LEAVE_LEFTOVERS", []string{"x"}, env("TINIT_LEAVE_LEFTOVERS", "1"),
+			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, leaveLeftovers: true}},
 		{"no-pidfd", []string{"--no-pidfd", "--", "x"}, env(),
 			options{argv: []string{"x"}, grace: subreaper.DefaultGrace, noPidfd: true}},
 		{"no-cgroup", []string{"--no-cgroup", "--", "x"}, env(),
@@ -124,6 +136,11 @@ func TestParseErrors(t *testing.T) {
 		{"bad env grace", []string{"x"}, env("TINIT_GRACE", "x"), "TINIT_GRACE"},
 		{"bad env bool", []string{"x"}, env("TINIT_NO_PIDFD", "maybe"), "TINIT_NO_PIDFD"},
 		{"bad env verbosity", []string{"x"}, env("TINIT_VERBOSITY", "7"), "TINIT_VERBOSITY"},
+		{"-e too big", []string{"-e", "256", "x"}, env(), "want an exit code from 0 to 255"},
+		{"-e signed", []string{"-e", "+3", "x"}, env(), "want an exit code from 0 to 255"},
+		{"-p unknown", []string{"-p", "SIGFOO", "x"}, env(), "-p"},
+		{"-r no colon", []string{"-r", "15", "x"}, env(), "want SIGNAL:SIGNAL"},
+		{"-r bad target", []string{"-r", "15:NOPE", "x"}, env(), "want SIGNAL:SIGNAL"},
 		{"bad env grace, no flag", []string{"x"}, env("TINIT_GRACE", "0x1p2"), "TINIT_GRACE"},
 	}
 	for _, tt := range tests {
