@@ -100,9 +100,10 @@ func lookPath(file, path string) (string, error) {
 type spawnAttr struct {
 	path, cmd  string
 	argv, env  []string
-	pidfd      bool // ask clone for a pidfd
-	cgroupFd   int  // clone into this cgroup directory; -1 for none
-	foreground bool // make the child's process group the terminal's foreground group
+	pidfd      bool                // ask clone for a pidfd
+	cgroupFd   int                 // clone into this cgroup directory; -1 for none
+	foreground bool                // make the child's process group the terminal's foreground group
+	cred       *syscall.Credential // nil: tinit's own user and groups
 }
 
 // spawned is a started main child.
@@ -189,7 +190,7 @@ func forkExec(a spawnAttr) (pid, pidfd int, err error) {
 	// kernel sends it when the thread that forked exits (golang/go#27505),
 	// and the Go runtime ends a thread only when a goroutine locked to it
 	// exits, which tinit never does.
-	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: unix.SIGKILL}
+	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: unix.SIGKILL, Credential: a.cred}
 	if a.foreground {
 		sys.Foreground = true
 		sys.Ctty = 0

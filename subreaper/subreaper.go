@@ -26,6 +26,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -92,6 +93,8 @@ type Config struct {
 	// FailOnLeak makes a successful run that left processes behind exit
 	// with ExitLeak.
 	FailOnLeak bool
+	// Credential, when set, is the user and groups the main child runs as.
+	Credential *syscall.Credential
 }
 
 // events are what the other goroutines send the loop.
@@ -188,7 +191,7 @@ func (s *supervisor) start() error {
 	}
 	attr := spawnAttr{
 		path: path, cmd: s.cfg.Argv[0], argv: s.cfg.Argv, env: env,
-		pidfd: s.setup.pidfds, cgroupFd: -1, foreground: ownsTerminal(),
+		pidfd: s.setup.pidfds, cgroupFd: -1, foreground: ownsTerminal(), cred: s.cfg.Credential,
 	}
 	s.makeCgroup(&attr)
 	child, err := spawn(attr)

@@ -42,12 +42,15 @@ func main() {
 }
 
 func run(args []string) (int, error) {
+	if code, ok, err := runExtended(args); ok {
+		return code, err
+	}
 	opts, err := parse(args, os.Getenv)
 	switch {
 	case err != nil:
 		return exitUsage, err
 	case opts.help:
-		fmt.Print(usage)
+		fmt.Print(usage + usageExtra)
 		return 0, nil
 	case opts.version:
 		fmt.Println("tinit", version)
