@@ -7,8 +7,9 @@ FUZZTIME ?= 30s
 IMAGE    ?= tinit:$(VERSION)
 
 # Debian packages the tests and benchmarks use: the peers tinit is compared
-# with, runc and podman for container tests, gcc for the race detector.
-DEB_PACKAGES := tini dumb-init catatonit runc podman gcc util-linux
+# with, runc and podman for container tests, buildah for `make image`,
+# bubblewrap to compare `tinit sandbox` with, gcc for the race detector.
+DEB_PACKAGES := tini dumb-init catatonit runc podman buildah bubblewrap gcc util-linux
 
 # Tests skipped for a missing capability append a line here (see
 # internal/testenv); `make test` prints the list at the end.
@@ -50,6 +51,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
 	$(GO) test -run='^$$' -fuzz='^FuzzParseFlat$$' -fuzztime=$(FUZZTIME) ./cmd/tinit
 	$(GO) test -run='^$$' -fuzz='^FuzzExitCode$$' -fuzztime=$(FUZZTIME) ./signals
 	$(GO) test -run='^$$' -fuzz='^FuzzParseStat$$' -fuzztime=$(FUZZTIME) ./subreaper
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/oci
 
 bench: deps build ## tinit against tini, tini-static, dumb-init, catatonit (10-15 min)
 	$(GO) run ./bench -tinit bin/tinit

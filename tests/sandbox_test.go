@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,6 +159,7 @@ type sbxProbe struct {
 	NetNS         string
 	Interfaces    []string // NAME:up|down
 	HostTmpMarker bool     // the file named by the argument is there
+	Env           []string
 }
 
 // sbxprobe MARKERFILE: print an sbxProbe as JSON.
@@ -197,6 +199,7 @@ func helperSbxProbe(args []string) int {
 		_, err := os.Stat(args[0])
 		p.HostTmpMarker = err == nil
 	}
+	p.Env = os.Environ()
 	out, _ := json.Marshal(p)
 	fmt.Println(string(out))
 	return 0
@@ -334,6 +337,13 @@ func TestSandboxIsolation(t *testing.T) {
 				wantCaps := u.uid == 0
 				if hasCaps := p.CapEff != "0000000000000000"; hasCaps != wantCaps {
 					t.Errorf("CapEff %s; want capabilities %v", p.CapEff, wantCaps)
+				}
+				// os/exec sets PWD to the directory it starts tinit in.
+				env, inside := dedupEnv(append(os.Environ(), "PWD="+dir)), dedupEnv(p.Env)
+				slices.Sort(env)
+				slices.Sort(inside)
+				if !slices.Equal(env, inside) {
+					t.Errorf("environment inside %v, want the caller's %v", p.Env, env)
 				}
 				if p.Cwd != dir {
 					t.Errorf("working directory %q, want %q", p.Cwd, dir)

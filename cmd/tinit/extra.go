@@ -131,10 +131,7 @@ func (e extraOptions) loadProcess(rest []string) (*oci.Process, []string, error)
 	if e.ociFile == "" {
 		return nil, rest, nil
 	}
-	flag := "--oci-process"
-	if e.ociIsConfig {
-		flag = "--oci-config"
-	}
+	flag, _, _ := strings.Cut(e.ociSource(), " ")
 	if cmdGiven(rest) {
 		return nil, nil, usagef("%s gives the command; give none after the flags", flag)
 	}
@@ -148,13 +145,21 @@ func (e extraOptions) loadProcess(rest []string) (*oci.Process, []string, error)
 	}
 	p, err := parse(b)
 	if err != nil {
-		return nil, nil, usagef("%s %s: %v", flag, e.ociFile, err)
+		return nil, nil, usagef("%s: %v", e.ociSource(), err)
 	}
 	flags := rest[:len(rest):len(rest)]
 	if len(flags) > 0 && flags[len(flags)-1] == "--" {
 		flags = flags[:len(flags)-1]
 	}
 	return p, append(append(flags, "--"), p.Args...), nil
+}
+
+// ociSource names the OCI flag and its file, for messages.
+func (e extraOptions) ociSource() string {
+	if e.ociIsConfig {
+		return "--oci-config " + e.ociFile
+	}
+	return "--oci-process " + e.ociFile
 }
 
 // cmdGiven reports whether args, tinit's usual flags and what follows,
@@ -179,21 +184,14 @@ func cmdGiven(args []string) bool {
 // checkProcess checks the process against where it will run: privileged
 // means tinit may take any user (root, outside a sandbox's user
 // namespace).
-func checkProcess(p *oci.Process, privileged bool) error {
+func (e extraOptions) checkProcess(p *oci.Process, privileged bool) error {
 	if p == nil {
 		return nil
 	}
 	if err := p.Check(unix.Geteuid(), unix.Getegid(), privileged, isTerminal(0)); err != nil {
-		return usagef("%s: %v", ociFlag(p), err)
+		return usagef("%s: %v", e.ociSource(), err)
 	}
 	return nil
-}
-
-func ociFlag(p *oci.Process) string {
-	if p.Root != "" {
-		return "--oci-config"
-	}
-	return "--oci-process"
 }
 
 // absPaths makes the report files absolute before anything changes the

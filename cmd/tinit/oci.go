@@ -50,7 +50,7 @@ func runOCI(ext extraOptions, rest []string) (int, error) {
 		fmt.Println("tinit", version)
 		return 0, nil
 	}
-	if err := checkProcess(proc, unix.Geteuid() == 0); err != nil {
+	if err := ext.checkProcess(proc, unix.Geteuid() == 0); err != nil {
 		return exitUsage, err
 	}
 	opts.absPaths()
@@ -62,7 +62,7 @@ func runOCI(ext extraOptions, rest []string) (int, error) {
 	cfg := opts.config(os.Getenv)
 	cfg.Env, cfg.Credential = proc.Env, proc.Credential(unix.Geteuid() == 0)
 	if err := proc.Apply(); err != nil {
-		return exitInternal, err
+		return exitInternal, fmt.Errorf("%s: %w", ext.ociSource(), err)
 	}
 	return finishRun(opts, cfg, log)
 }

@@ -36,6 +36,8 @@ type innerConfig struct {
 	// Args are tinit's usual flags and the command, parsed again inside.
 	Args    []string     `json:"args"`
 	Process *oci.Process `json:"process,omitempty"`
+	// OCISource names the process's flag and file, for messages.
+	OCISource string `json:"oci_source,omitempty"`
 }
 
 const usageExtra = `
@@ -81,7 +83,7 @@ func runSandbox(args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
-	if err := checkProcess(proc, !spec.UserNS); err != nil {
+	if err := ext.checkProcess(proc, !spec.UserNS); err != nil {
 		return exitUsage, err
 	}
 	opts.absPaths()
@@ -90,7 +92,7 @@ func runSandbox(args []string) (int, error) {
 	if reexecErr != nil {
 		log.Warn().Str("component", "main").Err(reexecErr).Msg("cannot re-execute tinit; the command may inherit blocked signals")
 	}
-	msg, err := json.Marshal(innerConfig{Spec: spec, Args: rest, Process: proc})
+	msg, err := json.Marshal(innerConfig{Spec: spec, Args: rest, Process: proc, OCISource: ext.ociSource()})
 	if err != nil {
 		return exitInternal, err
 	}
@@ -114,21 +116,32 @@ func runSandbox(args []string) (int, error) {
 }
 
 // sandboxSpec is what the sandbox isolates: a user namespace unless tinit
-// runs as root, the caller's ids, the network, the binds, the working
-// directory.
+// runs as root with CAP_SYS_ADMIN (a container's root usually lacks it,
+// and then gets one that maps root to itself), the caller's ids, the
+// network, the binds, the working directory.
 func sandboxSpec(ext extraOptions) (sandbox.Spec, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return sandbox.Spec{}, fmt.Errorf("the working directory: %w", err)
 	}
 	s := sandbox.Spec{
-		UserNS: unix.Geteuid() != 0, UID: unix.Geteuid(), GID: unix.Getegid(),
+		UserNS: unix.Geteuid() != 0 || !hasCap(unix.CAP_SYS_ADMIN), UID: unix.Geteuid(), GID: unix.Getegid(),
 		NetNone: ext.net == "none", Binds: ext.binds, Dir: dir,
 	}
 	if err := s.Check(); err != nil {
 		return s, usagef("%v", err)
 	}
 	return s, nil
+}
+
+// hasCap reports whether tinit holds the effective capability c.
+func hasCap(c int) bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[c/32].Effective&(1<<(c%32)) != 0
 }
 
 // innerRecord is the record the inner tinit sent, or, where it sent none
@@ -234,7 +247,8 @@ func runInside(cfg innerConfig, opts options, log zerolog.Logger) (int, *subreap
 			sc.Credential = nil // Check made sure the ids are the caller's
 		}
 		if err := p.Apply(); err != nil {
-			return fail(err)
+			err = fmt.Errorf("%s: %w", cfg.OCISource, err)
+			return exitInternal, notStartedRecord(opts.argv, start, exitInternal, err), err
 		}
 	}
 	if cfg.Spec.UserNS {
