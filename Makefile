@@ -5,6 +5,9 @@ GO       ?= go
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 IMAGE    ?= tinit:$(VERSION)
+# BUILDAH_FLAGS are buildah's global flags for `make image` (--root,
+# --runroot, --storage-driver: the tests build into podman's storage).
+BUILDAH_FLAGS ?=
 
 # Debian packages the tests and benchmarks use: the peers tinit is compared
 # with, runc and podman for container tests, buildah for `make image`,
@@ -66,9 +69,9 @@ bench-smoke: build ## one quick benchmark round, results thrown away (no timing 
 demo: build ## run a bundled test suite that leaks processes, bare and under tinit
 	./examples/demo.sh
 
-image: build ## build the container image from bin/tinit (offline; see Dockerfile)
-	@command -v buildah >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y buildah
-	buildah bud --target local -t $(IMAGE) .
+image: build ## build the container image FROM scratch from bin/tinit (offline; see Dockerfile)
+	@command -v buildah >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends buildah
+	buildah $(BUILDAH_FLAGS) bud --target local -t $(IMAGE) .
 
 deps: ## install the Debian packages the tests and benchmarks need, if missing
 	@missing=$$(for p in $(DEB_PACKAGES); do \

@@ -116,18 +116,17 @@ func runSandbox(args []string) (int, error) {
 }
 
 // sandboxSpec is what the sandbox isolates: a user namespace unless tinit
-// runs as root with CAP_SYS_ADMIN (a container's root usually lacks it,
-// and then gets one that maps root to itself), the caller's ids, the
-// network, the binds, the working directory.
+// runs as root with CAP_SYS_ADMIN (and CAP_NET_ADMIN for --net none; a
+// container's root usually lacks them, and then gets one that maps root to
+// itself), the caller's ids, the network, the binds, the working
+// directory.
 func sandboxSpec(ext extraOptions) (sandbox.Spec, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return sandbox.Spec{}, fmt.Errorf("the working directory: %w", err)
 	}
-	s := sandbox.Spec{
-		UserNS: unix.Geteuid() != 0 || !hasCap(unix.CAP_SYS_ADMIN), UID: unix.Geteuid(), GID: unix.Getegid(),
-		NetNone: ext.net == "none", Binds: ext.binds, Dir: dir,
-	}
+	s := sandbox.Spec{UID: unix.Geteuid(), GID: unix.Getegid(), NetNone: ext.net == "none", Binds: ext.binds, Dir: dir}
+	s.UserNS = s.UID != 0 || !hasCap(unix.CAP_SYS_ADMIN) || s.NetNone && !hasCap(unix.CAP_NET_ADMIN)
 	if err := s.Check(); err != nil {
 		return s, usagef("%v", err)
 	}

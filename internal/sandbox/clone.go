@@ -55,6 +55,11 @@ type Start struct {
 // that remains comes from the namespaces: see NamespaceError.
 func Clone(st Start) (Inner, error) {
 	in := Inner{Pidfd: -1}
+	if st.Spec.UserNS {
+		if err := checkBounding(st.Spec.innerCaps()); err != nil {
+			return in, err
+		}
+	}
 	pidfd := true
 	for {
 		pid, fd, err := forkExec(st, pidfd)
@@ -72,11 +77,34 @@ func Clone(st Start) (Inner, error) {
 	}
 }
 
-// Capabilities the inner tinit keeps across its exec into a user namespace
-// (as ambient capabilities, since it is not root there): enough to mount
-// and, with a network namespace, to bring loopback up. It drops them before
-// the command starts (DropPrivileges).
-var innerCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN}
+// innerCaps are the capabilities the inner tinit keeps across its exec
+// into a user namespace (as ambient capabilities, since it is not root
+// there): enough to mount and, with a network namespace, to bring loopback
+// up. It drops them before the command starts (DropPrivileges).
+func (s Spec) innerCaps() []uintptr {
+	if s.NetNone {
+		return []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN}
+	}
+	return []uintptr{unix.CAP_SYS_ADMIN}
+}
+
+// capNames names innerCaps for messages.
+var capNames = map[uintptr]string{unix.CAP_SYS_ADMIN: "CAP_SYS_ADMIN", unix.CAP_NET_ADMIN: "CAP_NET_ADMIN"}
+
+// checkBounding refuses, before anything starts, capabilities the bounding
+// set lacks. A user namespace grants every capability inside it, but the
+// exec of the inner tinit keeps only those of the bounding set, which a
+// container's runtime has cut down: without CAP_SYS_ADMIN there the inner
+// one could mount nothing.
+func checkBounding(caps []uintptr) error {
+	for _, c := range caps {
+		if ok, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, c, 0, 0, 0); err == nil && ok == 0 {
+			return fmt.Errorf("the capability bounding set lacks %s, which the sandbox's init needs inside its user namespace "+
+				"(a container's runtime drops it: give the container %s, e.g. --cap-add %s)", capNames[c], capNames[c], strings.TrimPrefix(capNames[c], "CAP_"))
+		}
+	}
+	return nil
+}
 
 func forkExec(st Start, pidfd bool) (pid, fd int, err error) {
 	fd = -1
@@ -101,7 +129,7 @@ func forkExec(st Start, pidfd bool) (pid, fd int, err error) {
 		// is denied, which also keeps the command from dropping a
 		// supplementary group to get around a permission that denies it.
 		sys.GidMappingsEnableSetgroups = false
-		sys.AmbientCaps = innerCaps
+		sys.AmbientCaps = st.Spec.innerCaps()
 	}
 	if pidfd {
 		sys.PidFD = &fd

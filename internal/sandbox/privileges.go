@@ -9,7 +9,7 @@ import (
 )
 
 // DropPrivileges gives up, in every thread of the inner tinit, the
-// capabilities it held for the setup (see innerCaps): the ambient set is
+// capabilities it held for the setup (see Spec.innerCaps): the ambient set is
 // cleared, and the effective, permitted and inheritable sets are emptied.
 // The command then starts as the user it runs as, without a capability even
 // inside the sandbox's user namespace, as under `unshare -r` it would not.
