@@ -177,7 +177,7 @@ func (e *NamespaceError) Error() string {
 	if !e.UserNS {
 		what := "cannot create pid and mount namespaces"
 		if errors.Is(e.Err, unix.EPERM) {
-			return fmt.Sprintf("%s: %v (that needs root with CAP_SYS_ADMIN; a container's root usually lacks it)", what, e.Err)
+			return fmt.Sprintf("%s: %v (a seccomp filter or a security module refuses them)", what, e.Err)
 		}
 		return fmt.Sprintf("%s: %v", what, e.Err)
 	}
