@@ -34,6 +34,7 @@ func init() {
 	helpers["sbxread"] = helperSbxRead
 	helpers["spawnwait"] = helperSpawnWait
 	helpers["nouserns"] = helperNoUserNS
+	helpers["fgjob"] = helperFgJob
 	// clone(2) asking for a user namespace.
 	denials["newuser"] = denial{nr: unix.SYS_CLONE, mask: unix.CLONE_NEWUSER, value: unix.CLONE_NEWUSER}
 }
@@ -731,5 +732,64 @@ func TestSandboxUserNSRefused(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 125 and one line starting %q", code, out, tc.want)
 			}
 		})
+	}
+}
+
+// fgjob ARGV...: as the session leader of a terminal (stdin), run ARGV as
+// a foreground job, as a shell does, then print "JOB FOREGROUND": the job's
+// process group and the terminal's foreground group once the job is over.
+func helperFgJob(args []string) int {
+	c := exec.Command(args[0], args[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Foreground: true, Ctty: 0}
+	if err := c.Run(); err != nil {
+		fmt.Println("job:", err)
+		return 3
+	}
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	if err != nil {
+		fmt.Println("tcgetpgrp:", err)
+		return 3
+	}
+	fmt.Println(c.Process.Pid, fg)
+	return 0
+}
+
+// TestSandboxGivesTerminalBack runs tinit sandbox as a shell's foreground
+// job: once the run is over, the terminal's foreground group must be the
+// job's again, not the sandboxed command's.
+func TestSandboxGivesTerminalBack(t *testing.T) {
+	_, slave := openPty(t)
+	dir := sharedDir(t)
+	argv := append(helper("fgjob"), sandboxArgv(t, []string{"--bind", dir}, sbxHelper(t, "ids", filepath.Join(dir, "ids")))...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin = slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	_, cmd.Dir = sbxBin(t)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("fgjob: %v: %s", err, out)
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 || f[0] != f[1] {
+		t.Errorf("job and foreground group %q: want the job's group in the foreground again", out)
+	}
+	if ids := strings.Fields(readFile(t, filepath.Join(dir, "ids"))); len(ids) != 4 || ids[1] != ids[3] {
+		t.Errorf("ids %v: want the command in the foreground during the run", ids)
+	}
+}
+
+// TestSandboxHelp: the help names the sandbox and the OCI flags.
+func TestSandboxHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"sandbox", "--help"}} {
+		out, err := exec.Command(tinitBin, args...).Output()
+		if err != nil {
+			t.Fatalf("tinit %v: %v", args, err)
+		}
+		for _, want := range []string{"tinit sandbox [flags]", "--net none", "--ro-bind SRC[:DST]", "--oci-process FILE", "--oci-config FILE", "--grace DURATION"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("tinit %v does not mention %q", args, want)
+			}
+		}
 	}
 }

@@ -196,11 +196,12 @@ func runInner(args []string) (int, error) {
 	if err != nil || ch < 3 {
 		return exitUsage, usagef("%s is started by tinit sandbox only", innerCommand)
 	}
-	// Before anything else: the command must not inherit the channel.
-	unix.CloseOnExec(ch)
+	// A re-execution keeps the channel at its number; after it, the
+	// command must not inherit it.
 	if err := reexecIfNeeded(); err != nil {
 		return exitInternal, err
 	}
+	unix.CloseOnExec(ch)
 	// The outer tinit forwards nothing before Ready: as PID 1 an
 	// unclaimed SIGTERM would make the Go runtime exit 2. The supervisor
 	// claims them again for itself; this channel is never read.
