@@ -63,41 +63,19 @@ const recordWait = time.Second
 // when the kernel refused the namespaces).
 func (o Outer) Run() (Result, error) {
 	var res Result
-	if err := dieWithParent(); err != nil {
+	if err := o.prepare(); err != nil {
 		return res, err
-	}
-	if err := signals.DefaultSIGCHLD(); err != nil {
-		o.Log.Warn().Err(err).Msg("cannot set SIGCHLD to its default; a SIGCHLD handler will run per child")
-	}
-	if err := signals.BeforeSpawn(); err != nil {
-		o.Log.Warn().Err(err).Msg("cannot reset signal dispositions for the child")
 	}
 	outerEnd, innerEnd, err := Pair()
 	if err != nil {
 		return res, err
 	}
 	defer unix.Close(outerEnd)
-	fds := fdtrack.New(o.Log)
-	cg := o.makeCgroup(fds, &res.Cgroup)
 	st := Start{Spec: o.Spec, Path: o.Path, Argv: append(o.Argv, fmt.Sprint(innerEnd)), Env: o.Env,
 		Keep: innerEnd, CgroupFd: -1, Foreground: ownsTerminal()}
-	if cg != nil {
-		if st.CgroupFd, err = cg.Fd(); err != nil {
-			st.CgroupFd = -1
-		}
-	}
-	in, err := Clone(st)
+	in, cg, err := o.clone(st, &res.Cgroup)
 	unix.Close(innerEnd)
-	if in.NoCgroup != nil && cg != nil {
-		res.Cgroup.Missing = append(res.Cgroup.Missing, "cgroup: "+in.NoCgroup.Error())
-		o.Log.Info().Err(in.NoCgroup).Msg("cannot clone the sandbox into its cgroup; it runs without one")
-		cg.Remove()
-		cg, res.Cgroup.Path = nil, ""
-	}
 	if err != nil {
-		if cg != nil {
-			cg.Remove()
-		}
 		return res, err
 	}
 	if in.Pidfd >= 0 {
@@ -126,6 +104,51 @@ func (o Outer) Run() (Result, error) {
 		o.endCgroup(cg, &res.Cgroup)
 	}
 	return res, nil
+}
+
+// prepare does what must precede the clone: the parent-death signal, and
+// the signal dispositions the inner tinit inherits.
+func (o Outer) prepare() error {
+	if err := dieWithParent(); err != nil {
+		return err
+	}
+	if err := signals.DefaultSIGCHLD(); err != nil {
+		o.Log.Warn().Err(err).Msg("cannot set SIGCHLD to its default; a SIGCHLD handler will run per child")
+	}
+	if err := signals.BeforeSpawn(); err != nil {
+		o.Log.Warn().Err(err).Msg("cannot reset signal dispositions for the child")
+	}
+	return nil
+}
+
+// clone makes the sandbox's cgroup, where one can be made, and clones the
+// inner tinit into it; the cgroup is nil when the inner one runs without.
+func (o Outer) clone(st Start, rep *CgroupReport) (Inner, *cgroup.Run, error) {
+	cg := o.makeCgroup(fdtrack.New(o.Log), rep)
+	if cg != nil {
+		fd, err := cg.Fd()
+		if err == nil {
+			st.CgroupFd = fd
+		}
+	}
+	in, err := Clone(st)
+	if in.NoCgroup != nil && cg != nil {
+		rep.Missing = append(rep.Missing, "cgroup: "+in.NoCgroup.Error())
+		o.Log.Info().Err(in.NoCgroup).Msg("cannot clone the sandbox into its cgroup; it runs without one")
+		o.removeCgroup(cg)
+		cg, rep.Path = nil, ""
+	}
+	if err != nil && cg != nil {
+		o.removeCgroup(cg)
+		cg = nil
+	}
+	return in, cg, err
+}
+
+func (o Outer) removeCgroup(cg *cgroup.Run) {
+	if err := cg.Remove(); err != nil {
+		o.Log.Warn().Err(err).Str("dir", cg.Path()).Msg("removing the sandbox's cgroup")
+	}
 }
 
 // dieWithParent makes the outer tinit die with its parent, and so the
@@ -260,9 +283,7 @@ func (o Outer) endCgroup(cg *cgroup.Run, rep *CgroupReport) {
 	if procs, err := cg.Procs(); err == nil && len(procs) > 0 {
 		cg.Kill()
 	}
-	if err := cg.Remove(); err != nil {
-		o.Log.Warn().Err(err).Str("dir", cg.Path()).Msg("removing the sandbox's cgroup")
-	}
+	o.removeCgroup(cg)
 }
 
 // ownsTerminal reports whether stdin is tinit's controlling terminal with
