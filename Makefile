@@ -5,10 +5,14 @@ GO       ?= go
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 IMAGE    ?= tinit:$(VERSION)
+# BUILDAH_FLAGS are buildah's global flags for `make image` (--root,
+# --runroot, --storage-driver: the tests build into podman's storage).
+BUILDAH_FLAGS ?=
 
 # Debian packages the tests and benchmarks use: the peers tinit is compared
-# with, runc and podman for container tests, gcc for the race detector.
-DEB_PACKAGES := tini dumb-init catatonit runc podman gcc util-linux
+# with, runc and podman for container tests, buildah for `make image`,
+# bubblewrap to compare `tinit sandbox` with, gcc for the race detector.
+DEB_PACKAGES := tini dumb-init catatonit runc podman buildah bubblewrap gcc util-linux
 
 # Tests skipped for a missing capability append a line here (see
 # internal/testenv); `make test` prints the list at the end.
@@ -61,6 +65,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
 	$(GO) test -run='^$$' -fuzz='^FuzzPersona$$' -fuzztime=$(FUZZTIME) ./cmd/tinit
 	$(GO) test -run='^$$' -fuzz='^FuzzExitCode$$' -fuzztime=$(FUZZTIME) ./signals
 	$(GO) test -run='^$$' -fuzz='^FuzzParseStat$$' -fuzztime=$(FUZZTIME) ./subreaper
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/oci
 
 bench: deps build ## tinit against tini, tini-static, dumb-init, catatonit (10-15 min)
 	$(GO) run ./bench -tinit bin/tinit
@@ -75,9 +80,9 @@ bench-smoke: build ## one quick benchmark round, results thrown away (no timing 
 demo: build ## run a bundled test suite that leaks processes, bare and under tinit
 	./examples/demo.sh
 
-image: build ## build the container image from bin/tinit (offline; see Dockerfile)
-	@command -v buildah >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y buildah
-	buildah bud --target local -t $(IMAGE) .
+image: build ## build the container image FROM scratch from bin/tinit (offline; see Dockerfile)
+	@command -v buildah >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends buildah
+	buildah $(BUILDAH_FLAGS) bud --target local -t $(IMAGE) .
 
 deps: ## install the Debian packages the tests and benchmarks need, if missing
 	@missing=$$(for p in $(DEB_PACKAGES); do \

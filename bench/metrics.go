@@ -91,6 +91,9 @@ func metricsFor(grace time.Duration) []metric {
 		{"churn.cpu_per_child", "churn", "init CPU per piped child", "µs", 3, true, false, target{}},
 		{"diagnosis.took", "diagnosis", "diagnosis of 1,000 processes with 10 fds each", "ms", 1, true, false, target{Kind: atMostValue, Limit: 250}},
 		{"diagnosis.tinit_rss", "diagnosis", "tinit's peak RSS over that run (VmHWM)", "MiB", 2, true, false, target{}},
+		{"sandbox.wall", "sandbox", "tinit sandbox -- true, wall", "ms", 3, false, false, target{}},
+		{"sandbox.bwrap", "sandbox", "bwrap --unshare-pid --unshare-user --dev-bind / / --proc /proc true, same batch", "ms", 3, false, false, target{}},
+		{"sandbox.ratio", "sandbox", "tinit sandbox / bwrap, same batch", "x", 2, false, false, target{Kind: atMostValue, Limit: 1}},
 		{"churn.init_cpu_total", "churn", "init CPU, whole run", "ms", 2, true, false, target{}},
 		{"churn.wall_per_child", "churn", "wall per piped child", "ms", 3, true, true, target{}},
 	}

@@ -29,7 +29,7 @@ type scenario struct {
 
 // scenarioNames lists the scenarios in the order they run; -only takes
 // these names.
-var scenarioNames = []string{"size", "startup", "storm", "subreaper", "pid1", "signal", "exitcodes", "rss", "churn", "diagnosis"}
+var scenarioNames = []string{"size", "startup", "storm", "subreaper", "pid1", "signal", "exitcodes", "rss", "churn", "diagnosis", "sandbox"}
 
 func allScenarios() []scenario {
 	return []scenario{
@@ -43,6 +43,7 @@ func allScenarios() []scenario {
 		{name: "rss", pid1: true, skipBaseline: true, run: (*harness).rss},
 		{name: "churn", pid1: true, run: (*harness).churn},
 		{name: "diagnosis", tinitOnly: true, once: true, run: (*harness).diagnosis},
+		{name: "sandbox", tinitOnly: true, round: (*harness).sandboxRound},
 	}
 }
 

@@ -108,6 +108,7 @@ type spawnAttr struct {
 	// extra are the child's descriptors from 3 up: extra[k] becomes its
 	// descriptor 3+k, and -1 leaves that number closed.
 	extra []int
+	cred  *syscall.Credential // nil: tinit's own user and groups
 }
 
 // spawned is a started main child.
@@ -194,7 +195,7 @@ func forkExec(a spawnAttr) (pid, pidfd int, err error) {
 	// kernel sends it when the thread that forked exits (golang/go#27505),
 	// and the Go runtime ends a thread only when a goroutine locked to it
 	// exits, which tinit never does.
-	sys := &syscall.SysProcAttr{Setpgid: !a.setsid, Setsid: a.setsid, Pdeathsig: unix.SIGKILL}
+	sys := &syscall.SysProcAttr{Setpgid: !a.setsid, Setsid: a.setsid, Pdeathsig: unix.SIGKILL, Credential: a.cred}
 	switch {
 	case a.setsid && a.ctty:
 		sys.Setctty = true

@@ -26,6 +26,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -130,6 +131,8 @@ type Config struct {
 	// tinit inherited, as the peers do (tinit closes its own copies all
 	// the same).
 	PassInherited bool
+	// Credential, when set, is the user and groups the main child runs as.
+	Credential *syscall.Credential
 }
 
 // events are what the other goroutines send the loop.
@@ -232,7 +235,7 @@ func (s *supervisor) start() error {
 	attr := spawnAttr{
 		path: path, cmd: s.cfg.Argv[0], argv: s.cfg.Argv, env: env,
 		pidfd: s.setup.pidfds, cgroupFd: -1, foreground: s.tty.foreground,
-		setsid: s.cfg.Setsid, ctty: s.tty.ctty, extra: s.passedFiles(),
+		setsid: s.cfg.Setsid, ctty: s.tty.ctty, extra: s.passedFiles(), cred: s.cfg.Credential,
 	}
 	s.makeCgroup(&attr)
 	child, err := spawn(attr)

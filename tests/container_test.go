@@ -205,20 +205,27 @@ func needRunc(t *testing.T) string {
 type ctrConfig struct {
 	argv    []string            // the command under tinit
 	seccomp *specs.LinuxSeccomp // nil: none
+	// caps are capabilities beyond runc's defaults.
+	caps []string
+	// unmasked leaves /proc whole: no masked or read-only paths.
+	unmasked bool
+	// uid runs tinit as this user instead of root.
+	uid uint32
 }
 
 // ctrSpec is the config.json of a bundle, close to what `runc spec` writes
 // (same capabilities, mounts, masked and read-only paths), but with a
 // writable root, no terminal, no cgroup mount, and tinit as the process.
 func ctrSpec(c ctrConfig, shared string) *specs.Spec {
-	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+	caps := append([]string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}, c.caps...)
 	args := append([]string{ctrTinit, "-v", "--grace", ctrGrace.String(), "--"}, c.argv...)
-	return &specs.Spec{
+	s := &specs.Spec{
 		Version: "1.0.2", // runc wants an ociVersion
 		Process: &specs.Process{
 			Args: args,
 			Env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 			Cwd:  "/",
+			User: specs.User{UID: c.uid, GID: c.uid},
 			Capabilities: &specs.LinuxCapabilities{
 				Bounding: caps, Effective: caps, Permitted: caps, Ambient: caps,
 			},
@@ -250,6 +257,10 @@ func ctrSpec(c ctrConfig, shared string) *specs.Spec {
 			Seccomp:       c.seccomp,
 		},
 	}
+	if c.unmasked {
+		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+	}
+	return s
 }
 
 // ctrIDs makes container names unique within and across test runs.

@@ -46,7 +46,7 @@ var tinitPersona = persona{
 		case err != nil:
 			return o, &stop{stderr: "tinit: " + escape.Printable(err.Error()) + "\n", code: exitUsage}
 		case o.help:
-			return o, &stop{stdout: usage}
+			return o, &stop{stdout: usage + usageExtra}
 		case o.version:
 			return o, &stop{stdout: "tinit " + version + "\n"}
 		}
@@ -70,6 +70,15 @@ func run(argv0 string, args []string, lookup lookupFunc) int {
 	if err != nil {
 		return finish(stop{stderr: "tinit: " + escape.Printable(err.Error()) + "\n", code: exitUsage})
 	}
+	if p == &tinitPersona {
+		// `tinit sandbox`, the inner tinit of a sandbox, an OCI process.
+		if code, ok, err := runExtended(args); ok {
+			if err != nil {
+				finish(stop{stderr: "tinit: " + escape.Printable(err.Error()) + "\n"})
+			}
+			return code
+		}
+	}
 	o, early := p.parse(argv0, args, lookup)
 	if early != nil {
 		return finish(*early)
@@ -79,11 +88,7 @@ func run(argv0 string, args []string, lookup lookupFunc) int {
 			return finish(p.failed(err.Error()))
 		}
 	}
-	reexecErr := reexecIfNeeded()
-	log := newLogger(o.verbosity, o.logFormat, p)
-	if reexecErr != nil {
-		log.Warn().Str("component", "main").Err(reexecErr).Msg("cannot re-execute tinit; the command may inherit blocked signals")
-	}
+	log := startLog(o, p)
 	if o.pdeathSig != 0 {
 		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(o.pdeathSig), 0, 0, 0); err != nil {
 			return finish(p.failed("cannot set the parent-death signal: " + err.Error()))
@@ -98,7 +103,13 @@ func run(argv0 string, args []string, lookup lookupFunc) int {
 	if o.tiniWarning && o.noSubreaper && unix.Getpid() != 1 && !isSubreaper() {
 		os.Stderr.WriteString(tiniLine("WARN", tiniWarning))
 	}
-	rec, err := subreaper.Run(o.config(getenvOf(lookup)), log)
+	return supervise(p, o, o.config(getenvOf(lookup)), log)
+}
+
+// supervise runs cfg and turns its outcome into tinit's exit code, in the
+// persona's words and codes.
+func supervise(p *persona, o options, cfg subreaper.Config, log zerolog.Logger) int {
+	rec, err := subreaper.Run(cfg, log)
 	writeReports(o, rec, log)
 	var execErr *subreaper.ExecError
 	switch {
@@ -112,6 +123,17 @@ func run(argv0 string, args []string, lookup lookupFunc) int {
 		return o.exitCode(rec.ExitCode)
 	}
 	return rec.ExitCode
+}
+
+// startLog re-executes tinit if it must (reexec.go), then builds the
+// logger, which warns if the re-execution failed.
+func startLog(o options, p *persona) zerolog.Logger {
+	reexecErr := reexecIfNeeded()
+	log := newLogger(o.verbosity, o.logFormat, p)
+	if reexecErr != nil {
+		log.Warn().Str("component", "main").Err(reexecErr).Msg("cannot re-execute tinit; the command may inherit blocked signals")
+	}
+	return log
 }
 
 // finish prints what st says and returns its exit code.

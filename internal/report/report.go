@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tinit-dev/tinit/internal/escape"
+	"github.com/tinit-dev/tinit/internal/sandbox"
 	"github.com/tinit-dev/tinit/subreaper"
 )
 
@@ -33,12 +34,29 @@ type Document struct {
 	Schema   int     `json:"schema"`
 	Tinit    string  `json:"tinit"`
 	Duration float64 `json:"duration_s"`
+	// Sandbox is set for a run of `tinit sandbox`.
+	Sandbox *Sandbox `json:"sandbox,omitempty"`
 	*subreaper.Record
+}
+
+// Sandbox is what a sandboxed run adds to its report. The record's pids
+// are those the sandbox's pid namespace gave.
+type Sandbox struct {
+	UserNS  bool                 `json:"userns"`
+	NetNone bool                 `json:"net_none"`
+	Binds   int                  `json:"binds"`
+	Cgroup  sandbox.CgroupReport `json:"cgroup"`
 }
 
 // WriteJSON writes rec as a JSON document to path.
 func WriteJSON(path string, rec *subreaper.Record, version string) error {
-	doc := Document{Schema: SchemaVersion, Tinit: version, Duration: rec.End.Sub(rec.Start).Seconds(), Record: rec}
+	return WriteSandboxJSON(path, rec, nil, version)
+}
+
+// WriteSandboxJSON writes rec as a JSON document to path, with sb, the
+// sandbox's part, when it is not nil.
+func WriteSandboxJSON(path string, rec *subreaper.Record, sb *Sandbox, version string) error {
+	doc := Document{Schema: SchemaVersion, Tinit: version, Duration: rec.End.Sub(rec.Start).Seconds(), Sandbox: sb, Record: rec}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode the report: %w", err)
