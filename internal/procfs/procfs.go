@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/tinit-dev/tinit/fdtrack"
 	"golang.org/x/sys/unix"
@@ -281,6 +282,20 @@ func (fs *FS) SignalMask(pid int, key string) (uint64, error) {
 		return 0, err
 	}
 	n, err := strconv.ParseUint(v, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s %q", ErrMalformed, key, v)
+	}
+	return n, nil
+}
+
+// StatusKiB returns a size field of /proc/PID/status ("VmRSS", "VmHWM",
+// "RssAnon"), which the kernel writes in kB (KiB).
+func (fs *FS) StatusKiB(pid int, key string) (int64, error) {
+	v, err := fs.StatusField(pid, key)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s %q", ErrMalformed, key, v)
 	}
