@@ -7,6 +7,7 @@ import (
 
 	"github.com/tinit-dev/tinit/internal/bench/harness"
 	"github.com/tinit-dev/tinit/internal/bench/report"
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/internal/workload"
 )
 
@@ -27,7 +28,8 @@ func busyHostWalk() harness.Scenario {
 		Name: name, TinitOnly: true,
 		Metrics: []report.Metric{
 			{Key: "walk.quiet_exit", Scenario: name, Label: "main exit -> tinit exit, --no-cgroup --grace 0, one leftover, quiet host", Unit: "ms", Digits: 2},
-			{Key: "walk.busy_exit", Scenario: name, Label: "the same with 10,000 more processes on the host", Unit: "ms", Digits: 2,
+			{Key: "walk.busy_exit", Scenario: name, Label: "the same with 10,000 more processes on the host", Unit: "ms", Digits: 2},
+			{Key: "walk.busy_pass", Scenario: name, Label: "one pass over /proc of the busy host (procfs.Scan, as the walk reads it)", Unit: "ms", Digits: 2,
 				Target: report.Target{Kind: report.AtMostValue, Limit: 50}},
 			{Key: "walk.quiet_cpu", Scenario: name, Label: "tinit CPU, whole run, quiet host", Unit: "ms", Digits: 2},
 			{Key: "walk.busy_cpu", Scenario: name, Label: "tinit CPU, whole run, busy host", Unit: "ms", Digits: 2},
@@ -56,7 +58,21 @@ func walk(h *harness.Harness, in harness.InitSpec) (report.Sample, error) {
 		return nil, err
 	}
 	return report.Sample{"walk.quiet_exit": quietExit, "walk.quiet_cpu": quietCPU,
-		"walk.busy_exit": busyExit, "walk.busy_cpu": busyCPU}, nil
+		"walk.busy_exit": busyExit, "walk.busy_cpu": busyCPU, "walk.busy_pass": scanPass()}, nil
+}
+
+// scanPass times one scan of all of /proc the way each pass of the walk
+// reads it (a stat file per process, through procfs.Scan), in ms: the
+// median of walkRuns.
+func scanPass() float64 {
+	fs := procfs.New(nil)
+	var times []float64
+	for range walkRuns {
+		t0 := workload.MonoNow()
+		fs.Scan(func(procfs.Stat) {})
+		times = append(times, nsSpan(t0, workload.MonoNow()))
+	}
+	return report.Median(times)
 }
 
 // timeWalks runs tinit --no-cgroup --grace 0 over a workload that leaves

@@ -8,6 +8,7 @@ import (
 	"github.com/tinit-dev/tinit/internal/bench/harness"
 	"github.com/tinit-dev/tinit/internal/bench/report"
 	"github.com/tinit-dev/tinit/internal/workload"
+	"golang.org/x/sys/unix"
 )
 
 // exitLabel names the time from the workload's exit to the init's.
@@ -53,20 +54,43 @@ func leftoversPID1(grace time.Duration) harness.Scenario {
 
 // leftoversAtScale is the subreaper scenario with 1,000 daemons, for tinit
 // alone (no peer ends leftovers in this mode): how long the kill takes
-// beyond the grace, and what it costs tinit.
+// beyond the grace, and what it costs tinit. Then the same 1,000 in PID-1
+// mode, for tinit and for the baseline (the workload itself as PID 1):
+// when the baseline exits, the kernel kills and reaps the namespace's
+// 1,000 daemons on its own, which is what ending them costs without any
+// init.
 func leftoversAtScale(grace time.Duration) harness.Scenario {
 	const name = "leftovers-at-scale"
 	return harness.Scenario{
-		Name: name, TinitOnly: true,
+		Name: name,
 		Metrics: []report.Metric{
-			{Key: "scale.survivors", Scenario: name, Label: "daemons of 1,000 surviving tinit", Unit: "count",
+			{Key: "scale.survivors", Scenario: name, Label: "daemons of 1,000 surviving tinit as a subreaper", Unit: "count",
 				Target: report.Target{Kind: report.AllAtMost, Limit: 0}},
-			{Key: "scale.exit", Scenario: name, Label: "1,000 daemons: " + exitLabel(grace), Unit: "ms", Digits: 1,
+			{Key: "scale.exit", Scenario: name, Label: "1,000 daemons, subreaper: " + exitLabel(grace), Unit: "ms", Digits: 1,
 				Target: report.Target{Kind: report.AtMostValue, Limit: ms(grace) + 100}},
-			{Key: "scale.cpu", Scenario: name, Label: "tinit CPU, whole run with 1,000 leftovers", Unit: "ms", Digits: 1},
+			{Key: "scale.cpu", Scenario: name, Label: "tinit CPU, whole subreaper run with 1,000 leftovers", Unit: "ms", Digits: 1},
+			{Key: "scale.pid1_exit", Scenario: name, Label: "1,000 daemons, PID 1: " + exitLabel(grace) + "; baseline: the kernel alone", Unit: "ms", Digits: 1, Baseline: true},
 		},
 		Run: func(h *harness.Harness, in harness.InitSpec) (report.Sample, error) {
-			return leftovers(h, in, harness.Plain, h.Cfg.Leftovers, "scale.")
+			if !in.IsTinit() && !in.IsBaseline() {
+				return report.Sample{}, nil
+			}
+			out := report.Sample{}
+			if in.IsTinit() {
+				s, err := leftovers(h, in, harness.Plain, h.Cfg.Leftovers, "scale.")
+				if err != nil {
+					return nil, err
+				}
+				out = s
+			}
+			if unix.Geteuid() == 0 {
+				s, err := leftovers(h, in, harness.PID1, h.Cfg.Leftovers, "scale.pid1_")
+				if err != nil {
+					return nil, err
+				}
+				out["scale.pid1_exit"] = s["scale.pid1_exit"]
+			}
+			return out, nil
 		},
 	}
 }
