@@ -94,8 +94,12 @@ func bench(cfg harness.Config, stdout, stderr io.Writer) error {
 	selected := harness.SelectScenarios(all, cfg.Only)
 	start := time.Now()
 	h.RunRounds(usable(h, selected), inits)
+	// The record names tinit as the command line did, relative to the
+	// working directory, not by where this machine keeps it.
+	recorded := cfg
+	recorded.Tinit = relative(cfg.Tinit)
 	rep := report.Build(report.Input{
-		Config: cfg, Params: cfg.Params(), Inits: append(initInfos(cfg, inits), floorInfo(h.Floor)...), Missing: missing,
+		Config: recorded, Params: cfg.Params(), Inits: append(initInfos(cfg, inits), floorInfo(h.Floor)...), Missing: missing,
 		Metrics: scenario.Metrics(all), ExitCases: scenario.ExitCases(),
 		Results: h.Res, Took: time.Since(start), Machine: report.MachineInfo(),
 	})
@@ -150,7 +154,7 @@ func initInfos(cfg harness.Config, inits []harness.InitSpec) []report.InitInfo {
 			ii.Version, ii.SHA256 = version(in.Path), harness.FileSHA256(in.Path)
 		}
 		if in.IsTinit() {
-			ii.Path = cfg.Tinit
+			ii.Path = relative(cfg.Tinit)
 		}
 		out = append(out, ii)
 	}
@@ -163,6 +167,19 @@ func floorInfo(path string) []report.InitInfo {
 		return nil
 	}
 	return []report.InitInfo{{Name: report.GoFloor, Path: "bench/floor", SHA256: harness.FileSHA256(path)}}
+}
+
+// relative is path relative to the working directory when it is below
+// it, else path.
+func relative(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	if rel, err := filepath.Rel(wd, path); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return path
 }
 
 // version asks an init for its version, for the record.

@@ -7,12 +7,12 @@ const (
 	resultNA   = "n/a" // tinit or the peer it is compared with has no samples
 )
 
-// evaluation is a Metric's verdict for tinit.
+// evaluation is a metric's verdict for tinit.
 type evaluation struct {
 	BestPeer string   `json:"best_peer,omitempty"`
 	Ratio    *float64 `json:"ratio,omitempty"` // tinit median / best peer median
 	Target   string   `json:"target,omitempty"`
-	Result   string   `json:"result,omitempty"` // empty when the Metric has no target
+	Result   string   `json:"result,omitempty"` // empty when the metric has no target
 }
 
 // isPeerName reports whether name is a peer init: not tinit, the
@@ -46,8 +46,8 @@ func ratio(a, b float64) (float64, bool) {
 	return 0, false
 }
 
-// evaluate compares tinit with its peers on one Metric. order lists the
-// inits in Report order; sums holds every init's summary.
+// evaluate compares tinit with its peers on one metric. order lists the
+// inits in report order; sums holds every init's summary.
 func evaluate(m Metric, order []string, sums map[string]summary) evaluation {
 	ev := evaluation{Target: m.Target.String()}
 	best, haveBest := bestPeer(order, sums)

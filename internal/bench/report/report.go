@@ -107,6 +107,9 @@ func Build(in Input) Report {
 	if len(res.codes) > 0 {
 		rep.ExitCases = in.ExitCases
 		for _, n := range order {
+			if res.codes[n] == nil {
+				continue // not in the exit-code scenario (the Go floor)
+			}
 			row := ExitCodeRow{Init: n}
 			for _, c := range rep.ExitCases {
 				row.Codes = append(row.Codes, res.code(n, c))

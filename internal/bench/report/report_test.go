@@ -51,7 +51,7 @@ func TestBuildReport(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m, ok := keys[tt.key]
 			if !ok {
-				t.Fatalf("Metric %s missing from the report", tt.key)
+				t.Fatalf("metric %s missing from the report", tt.key)
 			}
 			if len(m.Inits) != tt.wantInits || m.Result != tt.wantResult {
 				t.Errorf("%d inits, result %q; want %d, %q", len(m.Inits), m.Result, tt.wantInits, tt.wantResult)
@@ -59,7 +59,7 @@ func TestBuildReport(t *testing.T) {
 		})
 	}
 	if _, ok := keys["storm.wall"]; ok {
-		t.Error("a Metric without samples is in the report")
+		t.Error("a metric without samples is in the report")
 	}
 	if got := rep.ExitCodes[1].Codes[0]; got != "3/1" {
 		t.Errorf("tini's disagreeing exit codes = %q, want 3/1", got)

@@ -6,13 +6,13 @@ import (
 	"strings"
 )
 
-// Sample is one run's measurements: Metric key -> value.
+// Sample is one run's measurements: metric key -> value.
 type Sample map[string]float64
 
 // Results gathers every sample, the exit-code table, notes and errors of
 // a run of the harness. Only the harness's main goroutine touches it.
 type Results struct {
-	values map[string]map[string][]float64 // Metric -> init -> samples
+	values map[string]map[string][]float64 // metric -> init -> samples
 	codes  map[string]map[string][]string  // init -> case -> code per round
 	notes  []string
 	errors []string

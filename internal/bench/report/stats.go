@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// summary is the spread of one Metric's samples for one init.
+// summary is the spread of one metric's samples for one init.
 type summary struct {
 	N      int     `json:"n"`
 	Min    float64 `json:"min"`

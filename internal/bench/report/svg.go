@@ -30,7 +30,7 @@ const (
 // chartable leaves out metrics that are codes or yes/no flags.
 func chartable(m MetricReport) bool { return m.Unit != "code" && m.Unit != "bool" }
 
-// SVG draws one group of horizontal bars per Metric: each init's
+// SVG draws one group of horizontal bars per metric: each init's
 // median, a whisker from min to max, a dashed line at the best peer's
 // median, and tinit's ratio to it. Bars within a group share one linear
 // scale, on which the longest median takes 80% of the width, so ratios
@@ -61,7 +61,7 @@ func SVG(rep Report) string {
 }
 
 func svgLegend(b *strings.Builder, x, y int) {
-	items := []struct{ col, label string }{{colTinit, "tinit"}, {colPeer, "peers"}, {colBaseline, "no-init baseline"}}
+	items := []struct{ col, label string }{{colTinit, "tinit"}, {colPeer, "peers"}, {colBaseline, "no-init baseline, Go floor"}}
 	for _, it := range items {
 		fmt.Fprintf(b, `<rect x="%d" y="%d" width="12" height="10" fill="%s"/>`+"\n", x, y-9, it.col)
 		svgText(b, x+16, y, "start", "", it.label)
@@ -74,7 +74,7 @@ func svgLegend(b *strings.Builder, x, y int) {
 	svgText(b, x+14, y, "start", "", "best peer's median; tinit's bar is labelled with its ratio to it")
 }
 
-// svgGroup draws one Metric starting at y and returns the next free y.
+// svgGroup draws one metric starting at y and returns the next free y.
 func svgGroup(b *strings.Builder, m MetricReport, y int) int {
 	svgText(b, 10, y+16, "start", `font-weight="bold"`, m.Scenario+": "+m.Label+" ("+m.Unit+")")
 	y += svgHeadH
@@ -119,7 +119,7 @@ func svgBar(b *strings.Builder, m MetricReport, is InitSamples, y int, px func(f
 	switch {
 	case is.Init == Tinit:
 		col, weight = colTinit, `font-weight="bold"`
-	case is.Init == Baseline:
+	case is.Init == Baseline || is.Init == GoFloor:
 		col = colBaseline
 	}
 	x0 := px(0)

@@ -12,7 +12,7 @@ func TestSVGWellFormed(t *testing.T) {
 	tests := []struct {
 		name      string
 		rep       Report
-		wantRects int // background + legend (3) + one bar per init and Metric
+		wantRects int // background + legend (3) + one bar per init and metric
 	}{
 		{name: "fixture", rep: fixtureReport(), wantRects: 1 + 3 + 2 + 2 + 3},
 		{name: "no metrics", rep: Build(Input{Config: fixtureConfig(), Metrics: fixtureMetrics, Results: NewResults()}), wantRects: 1 + 3},

@@ -7,9 +7,9 @@ import (
 	"unicode/utf8"
 )
 
-var metricHeader = []string{"Metric", "unit", "init", "n", "min", "median", "max", "ratio", "target", "result"}
+var metricHeader = []string{"metric", "unit", "init", "n", "min", "median", "max", "ratio", "target", "result"}
 
-// metricRows is the main table: one row per Metric and init, with tinit's
+// metricRows is the main table: one row per metric and init, with tinit's
 // ratio to the best peer, the target and the verdict on tinit's row.
 func metricRows(rep Report) [][]string {
 	var rows [][]string
@@ -106,7 +106,7 @@ func escapeCells(r []string) []string {
 	return out
 }
 
-// preamble describes the Machine and the run.
+// preamble describes the machine and the run.
 func preamble(rep Report) []string {
 	m := rep.Machine
 	lines := []string{

@@ -51,7 +51,7 @@ func TestTextReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if !strings.Contains(out, tt.want) {
-				t.Errorf("Report lacks %q:\n%s", tt.want, out)
+				t.Errorf("report lacks %q:\n%s", tt.want, out)
 			}
 		})
 	}
