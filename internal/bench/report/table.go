@@ -144,37 +144,40 @@ func verdicts(rep Report) string {
 	return s
 }
 
-// Text is what the harness prints on stdout.
-func Text(rep Report) string {
-	var b strings.Builder
-	for _, l := range preamble(rep) {
-		b.WriteString(l + "\n")
-	}
-	b.WriteString("\n" + alignText(metricHeader, metricRows(rep)))
-	if len(rep.ExitCodes) > 0 {
-		h, rows := exitCodeRows(rep)
-		b.WriteString("\nexit codes (informational)\n" + alignText(h, rows))
-	}
-	writeList(&b, "notes", rep.Notes, "  ")
-	writeList(&b, "errors", rep.Errors, "  ")
-	b.WriteString("\n" + verdicts(rep) + "\n")
-	return b.String()
+// style is how Text and Markdown differ.
+type style struct {
+	title      string // before everything
+	lineEnd    string // of a preamble line
+	table      func(header []string, rows [][]string) string
+	exitTitle  string
+	notes, err string // list titles
+	bullet     string
 }
 
+var (
+	textStyle     = style{lineEnd: "\n", table: alignText, exitTitle: "\nexit codes (informational)\n", notes: "notes", err: "errors", bullet: "  "}
+	markdownStyle = style{title: "# tinit benchmark\n\n", lineEnd: "  \n", table: markdownTable, exitTitle: "\nExit codes (informational)\n\n", notes: "Notes", err: "Errors", bullet: "- "}
+)
+
+// Text is what the harness prints on stdout.
+func Text(rep Report) string { return render(rep, textStyle) }
+
 // Markdown is latest.md: the same tables, for the README.
-func Markdown(rep Report) string {
+func Markdown(rep Report) string { return render(rep, markdownStyle) }
+
+func render(rep Report, st style) string {
 	var b strings.Builder
-	b.WriteString("# tinit benchmark\n\n")
+	b.WriteString(st.title)
 	for _, l := range preamble(rep) {
-		b.WriteString(l + "  \n")
+		b.WriteString(l + st.lineEnd)
 	}
-	b.WriteString("\n" + markdownTable(metricHeader, metricRows(rep)))
+	b.WriteString("\n" + st.table(metricHeader, metricRows(rep)))
 	if len(rep.ExitCodes) > 0 {
 		h, rows := exitCodeRows(rep)
-		b.WriteString("\nExit codes (informational)\n\n" + markdownTable(h, rows))
+		b.WriteString(st.exitTitle + st.table(h, rows))
 	}
-	writeList(&b, "Notes", rep.Notes, "- ")
-	writeList(&b, "Errors", rep.Errors, "- ")
+	writeList(&b, st.notes, rep.Notes, st.bullet)
+	writeList(&b, st.err, rep.Errors, st.bullet)
 	b.WriteString("\n" + verdicts(rep) + "\n")
 	return b.String()
 }

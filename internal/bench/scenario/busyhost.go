@@ -28,7 +28,7 @@ func busyHostWalk() harness.Scenario {
 		Name: name, TinitOnly: true,
 		Metrics: []report.Metric{
 			{Key: "walk.quiet_exit", Scenario: name, Label: "main exit -> tinit exit, --no-cgroup --grace 0, one leftover, quiet host", Unit: "ms", Digits: 2},
-			{Key: "walk.busy_exit", Scenario: name, Label: "the same with 10,000 more processes on the host", Unit: "ms", Digits: 2},
+			{Key: "walk.busy_exit", Scenario: name, Label: "the same with the crowd (10,000; quick 1,000) on the host", Unit: "ms", Digits: 2},
 			{Key: "walk.busy_pass", Scenario: name, Label: "one pass over /proc of the busy host (procfs.Scan, as the walk reads it)", Unit: "ms", Digits: 2,
 				Target: report.Target{Kind: report.AtMostValue, Limit: 50}},
 			{Key: "walk.quiet_cpu", Scenario: name, Label: "tinit CPU, whole run, quiet host", Unit: "ms", Digits: 2},
