@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,38 +19,14 @@ import (
 	"github.com/tinit-dev/tinit/internal/orphan"
 	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/internal/testenv"
+	"github.com/tinit-dev/tinit/internal/workload"
 	"golang.org/x/sys/unix"
 )
 
-// The test binary doubles as helper processes, selected by SUBREAPER_HELPER.
+// The test binary doubles as the workloads of package internal/workload.
 func TestMain(m *testing.M) {
-	switch os.Getenv("SUBREAPER_HELPER") {
-	case "":
-		os.Exit(m.Run())
-	case "parent":
-		// Start a grandchild that ignores SIGTERM, report both pids, block.
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), "SUBREAPER_HELPER=stubborn")
-		if err := cmd.Start(); err != nil {
-			os.Exit(3)
-		}
-		os.Stdout.WriteString(strconv.Itoa(cmd.Process.Pid) + "\n")
-		select {}
-	case "stubborn":
-		signal.Ignore(unix.SIGTERM)
-		select {}
-	case "exit":
-		code, _ := strconv.Atoi(os.Getenv("SUBREAPER_CODE"))
-		os.Exit(code)
-	}
-	os.Exit(2)
-}
-
-func helper(t *testing.T, name string, env ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(append(os.Environ(), "SUBREAPER_HELPER="+name), env...)
-	return cmd
+	workload.Main()
+	os.Exit(m.Run())
 }
 
 func quietLog() zerolog.Logger { return zerolog.New(&bytes.Buffer{}) }
@@ -103,21 +79,24 @@ func beSubreaper(t *testing.T) {
 	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
 }
 
-// startTree starts parent -> stubborn and returns both pids.
+// startTree starts a stubborn workload, which starts a stubborn child of
+// its own, and returns both.
 func startTree(t *testing.T) (*exec.Cmd, int) {
 	t.Helper()
-	cmd := helper(t, "parent")
+	cmd := workload.Cmd("stubborn", "subreaper-test")
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var b [32]byte
-	n, _ := out.Read(b[:])
-	grand, err := strconv.Atoi(string(bytes.TrimSpace(b[:n])))
-	if err != nil {
-		t.Fatalf("helper said %q", b[:n])
+	var b [6]byte
+	if _, err := io.ReadFull(out, b[:]); err != nil {
+		t.Fatalf("stubborn workload said %q: %v", b, err)
 	}
-	return cmd, grand
+	kids, err := procfs.New(nil).Children(cmd.Process.Pid)
+	if err != nil || len(kids) != 1 {
+		t.Fatalf("children of the stubborn workload: %v, %v; want one", kids, err)
+	}
+	return cmd, kids[0]
 }
 
 func TestWalkerKillsTree(t *testing.T) {
@@ -217,7 +196,7 @@ func reapAll(t *testing.T) {
 func TestSenderSkipsReplacedProcess(t *testing.T) {
 	fds := fdtrack.New(quietLog())
 	pf := procfs.New(fds)
-	cmd := helper(t, "stubborn")
+	cmd := workload.Cmd("stubborn", "subreaper-test", "leaf")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +279,7 @@ func TestReaper(t *testing.T) {
 	beSubreaper(t)
 	for _, withOrphans := range []bool{false, true} {
 		t.Run("orphans="+strconv.FormatBool(withOrphans), func(t *testing.T) {
-			stubborn := helper(t, "stubborn")
+			stubborn := workload.Cmd("stubborn", "subreaper-test", "leaf")
 			if withOrphans {
 				if err := stubborn.Start(); err != nil {
 					t.Fatal(err)
@@ -311,7 +290,7 @@ func TestReaper(t *testing.T) {
 					}
 				}
 			}
-			main := helper(t, "exit", "SUBREAPER_CODE=7")
+			main := workload.Cmd("exit", "7")
 			if err := main.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -351,7 +330,7 @@ func TestReaper(t *testing.T) {
 // it ended.
 func TestExitStatusFromPidfd(t *testing.T) {
 	pidfd := -1
-	cmd := helper(t, "exit", "SUBREAPER_CODE=7")
+	cmd := workload.Cmd("exit", "7")
 	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{
 		Env: cmd.Env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{PidFD: &pidfd},
 	})
@@ -380,7 +359,7 @@ func TestExitStatusFromPidfd(t *testing.T) {
 // and ends the child's part of the run with the right status.
 func TestWatchRecoversStolenStatus(t *testing.T) {
 	pidfd := -1
-	cmd := helper(t, "exit", "SUBREAPER_CODE=9")
+	cmd := workload.Cmd("exit", "9")
 	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{
 		Env: cmd.Env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{PidFD: &pidfd},
 	})

@@ -50,12 +50,16 @@ type procKey struct {
 // whether it saw any descendant, live or dead, that no earlier pass saw
 // (seen keeps them): a pass that sees nothing new proves the set of
 // processes settled. (A pass can reach nothing and still see new ones: a
-// fork-and-exit chain it keeps arriving too late for.) A pass is two
-// sweeps: down the tree of children files from tinit, which is quick and
-// sees an orphan the moment it is reparented to tinit (where a chain's
-// live link is almost always); then a scan of all of /proc, which misses
-// nothing that stays put.
-func (w *walker) pass(done, seen map[procKey]bool, sigs ...unix.Signal) (reached []procfs.Stat, fresh bool, err error) {
+// fork-and-exit chain it keeps arriving too late for.) A pass sweeps down
+// the tree of children files from tinit, which is quick and sees an orphan
+// the moment it is reparented to tinit (where a chain's live link is
+// almost always); a full pass then also scans all of /proc, which misses
+// nothing that stays put. A scan reads the stat file of every process of
+// the machine (measured: 11 to 13 µs each on a 2-CPU VM, 126 ms with
+// 10,000 processes), where the tree costs only tinit's descendants, so
+// passes are tree-only until one sees nothing new, and the pass that must
+// prove the set settled is a full one (see settled).
+func (w *walker) pass(done, seen map[procKey]bool, full bool, sigs ...unix.Signal) (reached []procfs.Stat, fresh bool, err error) {
 	reach := func(st procfs.Stat) {
 		k := procKey{st.Pid, st.Start}
 		if !seen[k] {
@@ -69,7 +73,9 @@ func (w *walker) pass(done, seen map[procKey]bool, sigs ...unix.Signal) (reached
 		}
 	}
 	w.sweepTree(reach)
-	err = w.sweepScan(reach)
+	if full {
+		err = w.sweepScan(reach)
+	}
 	return reached, fresh, err
 }
 
@@ -137,7 +143,8 @@ func (w *walker) stopAll() ([]procfs.Stat, error) {
 	var all []procfs.Stat
 	confirming := false
 	for range maxPasses {
-		reached, fresh, err := w.pass(done, seen, unix.SIGSTOP)
+		// The confirming pass, the one that may end the loop, is full.
+		reached, fresh, err := w.pass(done, seen, confirming, unix.SIGSTOP)
 		all = append(all, reached...)
 		switch {
 		case err != nil:
@@ -200,15 +207,18 @@ func (w *walker) term(sig unix.Signal, found func([]procfs.Stat)) error {
 
 func (w *walker) kill() error { return w.killAll() }
 
-// killAll sends SIGKILL to every descendant, pass after pass until a pass
-// sees nothing new.
+// killAll sends SIGKILL to every descendant, pass after pass until a full
+// pass sees nothing new: tree-only passes until one is quiet, then a full
+// one to confirm.
 func (w *walker) killAll() error {
 	done, seen := map[procKey]bool{}, map[procKey]bool{}
+	full := false
 	for range maxPasses {
-		_, fresh, err := w.pass(done, seen, unix.SIGKILL)
-		if err != nil || !fresh {
+		_, fresh, err := w.pass(done, seen, full, unix.SIGKILL)
+		if err != nil || (full && !fresh) {
 			return err
 		}
+		full = !fresh
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinit-dev/tinit/internal/podman"
 	"github.com/tinit-dev/tinit/internal/testenv"
 )
 
@@ -21,24 +22,18 @@ import (
 
 // makeImage builds the image with `make image` into the test's podman
 // storage and returns its name.
-func makeImage(t *testing.T, p *podman) string {
+func makeImage(t *testing.T, p *podman.Podman) string {
 	t.Helper()
 	_, err := exec.LookPath("buildah")
 	testenv.Need(t, "buildah", err)
 	image := fmt.Sprintf("localhost/tinit-image-test:%d", os.Getpid())
-	var flags []string
-	for i := 0; i+1 < len(p.args); i++ {
-		if p.args[i] == "--root" || p.args[i] == "--runroot" {
-			flags = append(flags, p.args[i], p.args[i+1])
-		}
-	}
-	flags = append(flags, "--storage-driver", "vfs")
+	flags := append(p.StorageFlags(), "--storage-driver", "vfs")
 	cmd := exec.Command("make", "--no-print-directory", "-C", "..", "image", "IMAGE="+image, "BUILDAH_FLAGS="+strings.Join(flags, " "))
-	cmd.Env = p.env
+	cmd.Env = p.Env()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make image: %v\n%s", err, out)
 	}
-	out, err := p.command("image", "inspect", "--format", "{{json .Config.Entrypoint}} {{len .RootFS.Layers}}", image).CombinedOutput()
+	out, err := p.Command("image", "inspect", "--format", "{{json .Config.Entrypoint}} {{len .RootFS.Layers}}", image).CombinedOutput()
 	if err != nil {
 		t.Fatalf("podman image inspect: %v: %s", err, out)
 	}
@@ -72,7 +67,7 @@ func TestImage(t *testing.T) {
 			argv: func(string) []string { return ctrHelper("record", ctrShared+"/signals", "child") },
 			during: func(t *testing.T, ctr, shared string, r *run) {
 				r.waitOutput("ready", 20*time.Second)
-				if out, err := p.command("stop", "--time", "20", ctr).CombinedOutput(); err != nil {
+				if out, err := p.Command("stop", "--time", "20", ctr).CombinedOutput(); err != nil {
 					t.Fatalf("podman stop: %v: %s", err, out)
 				}
 				waitRecorded(t, filepath.Join(shared, "signals"), syscall.SIGTERM)
@@ -99,22 +94,20 @@ func TestImage(t *testing.T) {
 			args := []string{"run", "--rm", "--name", ctr, "--network", "none", "--cgroup-parent", "/" + ctr,
 				"--volume", shared + ":" + ctrShared, "--volume", testbin + ":" + ctrTestbin + ":ro",
 				"--env", "TINIT_VERBOSITY=1", "--env", "TINIT_GRACE=300ms", image}
-			t.Cleanup(func() { removeCgroup(t, "/"+ctr) })
-			r := startEngine(t, p.command(append(args, tc.argv(marker)...)...), func() error {
-				out, err := p.command("rm", "--force", "--ignore", "--time", "0", ctr).CombinedOutput()
-				if err != nil {
-					return fmt.Errorf("podman rm -f %s: %v: %s", ctr, err, out)
+			t.Cleanup(func() {
+				if err := podman.RemoveCgroup(ctr, 10*time.Second); err != nil {
+					t.Error(err)
 				}
-				return nil
 			})
+			r := startEngine(t, p.Command(append(args, tc.argv(marker)...)...), func() error { return p.Remove(ctr) })
 			if tc.during != nil {
 				tc.during(t, ctr, shared, r)
 			}
 			if code := r.wait(60 * time.Second); code != tc.code {
 				t.Errorf("exit code %d, want %d; stdout %q; stderr:\n%s", code, tc.code, r.stdout.String(), r.stderr.String())
 			}
-			started := logged(r.stderr.String(), msgChildStart)
-			if len(started) != 1 || started[0].Pid1 == nil || !*started[0].Pid1 {
+			started := r.logs(msgChildStart)
+			if len(started) != 1 || !isTrue(started[0].flag("pid1")) {
 				t.Errorf("want tinit, the image's entrypoint, to start the command as PID 1; stderr:\n%s", r.stderr.String())
 			}
 			if tc.after != nil {

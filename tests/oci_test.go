@@ -13,11 +13,12 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/tinit-dev/tinit/internal/workload"
 	"golang.org/x/sys/unix"
 )
 
 func init() {
-	helpers["ociprobe"] = helperOCIProbe
+	workload.Register("ociprobe", helperOCIProbe)
 }
 
 // ociProbe is what the ociprobe helper reports of itself.
@@ -72,7 +73,7 @@ func helperOCIProbe(args []string) int {
 func ociProcess(bin, out, cwd string, uid uint32) *specs.Process {
 	umask := uint32(0o027)
 	return &specs.Process{
-		Args: []string{bin, "-test.run=^$", helperArg + "ociprobe", out},
+		Args: workload.Of(bin, "ociprobe", out),
 		Env:  []string{"PATH=/usr/bin:/bin", "OCI_TEST=yes"},
 		Cwd:  cwd,
 		User: specs.User{UID: uid, GID: uid, Umask: &umask},
@@ -200,7 +201,7 @@ func TestOCIBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "probe")
-			proc, _ := json.Marshal(&specs.Process{Args: []string{bin, "-test.run=^$", helperArg + "ociprobe", out}, Cwd: "/"})
+			proc, _ := json.Marshal(&specs.Process{Args: workload.Of(bin, "ociprobe", out), Cwd: "/"})
 			obj := strings.TrimSuffix(string(proc), "}") + "," + tc.change + "}"
 			file := filepath.Join(dir, "config.json")
 			if err := os.WriteFile(file, []byte(`{"ociVersion":"1.0.2","process":`+obj+`}`), 0o644); err != nil {

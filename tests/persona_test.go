@@ -787,7 +787,11 @@ func TestPersonaSessions(t *testing.T) {
 		if len(f) != 4 {
 			t.Fatalf("%s: ids printed %q", side, f)
 		}
-		pid, pgid, sid, fg := atoi(f[0]), atoi(f[1]), atoi(f[2]), atoi(f[3])
+		var n [4]int
+		for i := range n {
+			n[i], _ = strconv.Atoi(f[i])
+		}
+		pid, pgid, sid, fg := n[0], n[1], n[2], n[3]
 		mySid, _ := unix.Getsid(0)
 		var group, session string
 		switch pgid {
@@ -891,7 +895,7 @@ func TestPersonaReaping(t *testing.T) {
 				// While the command sleeps, its orphans have exited: none
 				// may be left a zombie of the init.
 				time.Sleep(300 * time.Millisecond)
-				if z := zombiesOf(init); z != 0 {
+				if z := zombiesOf(init); len(z) != 0 {
 					t.Errorf("%s: %d zombies left unreaped", side, z)
 				}
 				got[i] = cliResult{code: wait(10 * time.Second), stderr: normalize(readText(out))}
@@ -919,7 +923,7 @@ func TestPersonaParentDeath(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", side, err)
 		}
-		pid := atoi(strings.TrimSpace(string(out)))
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
 		t.Cleanup(func() { killTree(pid); syscall.Kill(pid, syscall.SIGKILL) })
 		waitFor(t, 10*time.Second, "signal 10 recorded", func() bool { return slices.Contains(sortedRecord(rec), 10) })
 		syscall.Kill(pid, syscall.SIGTERM)
@@ -1092,4 +1096,15 @@ func dumbInitCleared(masks string) bool {
 	blk, err1 := strconv.ParseUint(f[1], 16, 64)
 	ign, err2 := strconv.ParseUint(f[3], 16, 64)
 	return err1 == nil && err2 == nil && blk == 0 && ign&0x7fffffff == 0
+}
+
+// zombiesOf lists the zombie children of pid.
+func zombiesOf(pid int) []int {
+	var z []int
+	procfs.New(nil).Scan(func(st procfs.Stat) {
+		if st.PPid == pid && st.State == 'Z' {
+			z = append(z, st.Pid)
+		}
+	})
+	return z
 }

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tinit-dev/tinit/internal/podman"
 )
 
 // TestPodmanInitAsCatatonit runs tinit as podman's init under catatonit's
@@ -20,13 +23,13 @@ func TestPodmanInitAsCatatonit(t *testing.T) {
 	p, image := newPodman(t)
 	flags := []string{"--env", "TINIT_PERSONALITY=catatonit"}
 	t.Run("exit code", func(t *testing.T) {
-		r := p.runWith(t, ctrName(), image, t.TempDir(), flags, ctrHelper("exit", "3")...)
+		r := podmanRunWith(t, p, ctrName(), image, t.TempDir(), flags, ctrHelper("exit", "3")...)
 		if code := r.wait(60 * time.Second); code != 3 {
 			t.Errorf("exit code %d, want 3; stderr:\n%s", code, r.stderr.String())
 		}
 	})
 	t.Run("not found", func(t *testing.T) {
-		r := p.runWith(t, ctrName(), image, t.TempDir(), flags, "/nonexistent")
+		r := podmanRunWith(t, p, ctrName(), image, t.TempDir(), flags, "/nonexistent")
 		code := r.wait(60 * time.Second)
 		msg := normalize(r.stderr.String())
 		// catatonit's words and code for a command that cannot run.
@@ -36,9 +39,9 @@ func TestPodmanInitAsCatatonit(t *testing.T) {
 	})
 	t.Run("podman stop", func(t *testing.T) {
 		ctr, shared := ctrName(), t.TempDir()
-		r := p.runWith(t, ctr, image, shared, flags, ctrHelper("record", ctrShared+"/signals")...)
+		r := podmanRunWith(t, p, ctr, image, shared, flags, ctrHelper("record", ctrShared+"/signals")...)
 		r.waitOutput("ready", 20*time.Second)
-		if out, err := p.command("stop", "--time", "20", ctr).CombinedOutput(); err != nil {
+		if out, err := p.Command("stop", "--time", "20", ctr).CombinedOutput(); err != nil {
 			t.Fatalf("podman stop: %v: %s", err, out)
 		}
 		waitRecorded(t, filepath.Join(shared, "signals"), syscall.SIGTERM)
@@ -57,45 +60,44 @@ func TestPodmanInitAsCatatonit(t *testing.T) {
 func TestPodmanPodInfraIsTinit(t *testing.T) {
 	p, _ := newPodman(t)
 	tinit, _ := containerBinaries(t)
-	helpers := filepath.Join(p.dir, "helpers")
+	helpers := filepath.Join(p.Dir(), "helpers")
 	if err := os.MkdirAll(helpers, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(tinit, filepath.Join(helpers, "catatonit")); err != nil {
 		t.Fatal(err)
 	}
-	conf, err := os.ReadFile("testdata/container/containers.conf")
+	// podman copies the catatonit it finds in helper_binaries_dir into
+	// the pause image.
+	confFile := filepath.Join(p.Dir(), "containers.conf")
+	conf, err := os.ReadFile(confFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	confFile := filepath.Join(p.dir, "containers.conf")
 	conf = bytes.Replace(conf, []byte("[engine]\n"), []byte(fmt.Sprintf("[engine]\nhelper_binaries_dir = [%q]\n", helpers)), 1)
 	if err := os.WriteFile(confFile, conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for i, kv := range p.env {
-		if strings.HasPrefix(kv, "CONTAINERS_CONF=") {
-			p.env[i] = "CONTAINERS_CONF=" + confFile
-		}
-	}
 	pod := ctrName()
 	cgParent := "/" + pod
 	t.Cleanup(func() {
-		p.command("pod", "rm", "--force", pod).Run()
-		removeCgroup(t, cgParent)
+		p.Command("pod", "rm", "--force", pod).Run()
+		if err := podman.RemoveCgroup(pod, 10*time.Second); err != nil {
+			t.Error(err)
+		}
 	})
-	podman := func(args ...string) string {
+	podmanOut := func(args ...string) string {
 		t.Helper()
-		out, err := p.command(args...).CombinedOutput()
+		out, err := p.Command(args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("podman %s: %v: %s", strings.Join(args, " "), err, out)
 		}
 		return strings.TrimSpace(string(out))
 	}
-	podman("pod", "create", "--name", pod, "--network", "none", "--cgroup-parent", cgParent)
-	podman("pod", "start", pod)
-	infra := podman("pod", "inspect", pod, "--format", "{{.InfraContainerID}}")
-	pid := atoi(podman("inspect", infra, "--format", "{{.State.Pid}}"))
+	podmanOut("pod", "create", "--name", pod, "--network", "none", "--cgroup-parent", cgParent)
+	podmanOut("pod", "start", pod)
+	infra := podmanOut("pod", "inspect", pod, "--format", "{{.InfraContainerID}}")
+	pid, _ := strconv.Atoi(podmanOut("inspect", infra, "--format", "{{.State.Pid}}"))
 	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if got := strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " "); got != "/catatonit -P" {
 		t.Fatalf("the infra container runs %q, want /catatonit -P", got)
@@ -116,9 +118,9 @@ func TestPodmanPodInfraIsTinit(t *testing.T) {
 		t.Fatal("the pause process ended on a signal it should ignore")
 	}
 	start := time.Now()
-	podman("pod", "stop", "--time", "20", pod)
+	podmanOut("pod", "stop", "--time", "20", pod)
 	took := time.Since(start)
-	if code := podman("inspect", infra, "--format", "{{.State.ExitCode}}"); code != "0" {
+	if code := podmanOut("inspect", infra, "--format", "{{.State.ExitCode}}"); code != "0" {
 		t.Errorf("the infra container exited %s, want 0", code)
 	}
 	// podman waits the full --time for an init that ignores SIGTERM.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tinit-dev/tinit/internal/testenv"
+	"github.com/tinit-dev/tinit/internal/workload"
 )
 
 // TestTimeout: a command that runs past --timeout gets a diagnosis, then a
@@ -377,8 +378,8 @@ func TestDiagnosisUnprivileged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(filepath.Join(dir, "tinit"), "--timeout", "1s", "--grace", "100ms", "--",
-		filepath.Join(dir, "testbin"), "-test.run=^$", helperArg+"private")
+	argv := append([]string{"--timeout", "1s", "--grace", "100ms", "--"}, workload.Of(filepath.Join(dir, "testbin"), "private")...)
+	cmd := exec.Command(filepath.Join(dir, "tinit"), argv...)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	r := startRun(t, cmd)

@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/internal/testenv"
+	"github.com/tinit-dev/tinit/internal/workload"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,15 +30,13 @@ import (
 // can read, into the sandbox read-only.
 
 func init() {
-	helpers["sbxprobe"] = helperSbxProbe
-	helpers["sbxwrite"] = helperSbxWrite
-	helpers["sbxleak"] = helperSbxLeak
-	helpers["sbxread"] = helperSbxRead
-	helpers["spawnwait"] = helperSpawnWait
-	helpers["nouserns"] = helperNoUserNS
-	helpers["fgjob"] = helperFgJob
-	// clone(2) asking for a user namespace.
-	denials["newuser"] = denial{nr: unix.SYS_CLONE, mask: unix.CLONE_NEWUSER, value: unix.CLONE_NEWUSER}
+	workload.Register("sbxprobe", helperSbxProbe)
+	workload.Register("sbxwrite", helperSbxWrite)
+	workload.Register("sbxleak", helperSbxLeak)
+	workload.Register("sbxread", helperSbxRead)
+	workload.Register("spawnwait", helperSpawnWait)
+	workload.Register("nouserns", helperNoUserNS)
+	workload.Register("fgjob", helperFgJob)
 }
 
 // sbxUser is who runs tinit sandbox.
@@ -107,7 +107,7 @@ func sbxBin(t *testing.T) (bin, dir string) {
 // sbxHelper is the argv of a helper inside the sandbox.
 func sbxHelper(t *testing.T, name string, args ...string) []string {
 	bin, _ := sbxBin(t)
-	return append([]string{bin, "-test.run=^$", helperArg + name}, args...)
+	return workload.Of(bin, name, args...)
 }
 
 // sbxSpec says what to run in a sandbox.
@@ -223,9 +223,9 @@ func helperSbxWrite(args []string) int {
 // sbxleak MARKER: start a daemon in a session of its own and a stopped
 // child, both carrying MARKER, say "ready", block forever.
 func helperSbxLeak(args []string) int {
-	d := reexec("sleeper", args[0])
+	d := workload.Cmd("sleeper", args[0])
 	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	s := reexec("sleeper", args[0], "stop")
+	s := workload.Cmd("sleeper", args[0], "stop")
 	for _, c := range []*exec.Cmd{d, s} {
 		out, _ := c.StdoutPipe()
 		if err := c.Start(); err != nil {
@@ -234,12 +234,13 @@ func helperSbxLeak(args []string) int {
 		var b [2]byte
 		out.Read(b[:])
 	}
-	for procState(s.Process.Pid) != "T" {
+	for st, err := procfs.New(nil).Stat(s.Process.Pid); err == nil && st.State != 'T'; st, err = procfs.New(nil).Stat(s.Process.Pid) {
 		time.Sleep(time.Millisecond)
 	}
 	fmt.Println("ready")
-	blockForever()
-	return 0
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 // sbxread FILE: read a line from stdin, write it to FILE.
@@ -264,8 +265,9 @@ func helperSpawnWait(args []string) int {
 		return 3
 	}
 	fmt.Println("child", c.Process.Pid)
-	blockForever()
-	return 0
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 // nouserns UID ARGV...: in a user namespace of its own, as its root, set
@@ -276,7 +278,7 @@ func helperNoUserNS(args []string) int {
 		fmt.Fprintln(os.Stderr, "nouserns:", err)
 		return 3
 	}
-	uid := atoi(args[0])
+	uid, _ := strconv.Atoi(args[0])
 	if err := syscall.Setgroups(nil); err != nil {
 		fmt.Fprintln(os.Stderr, "nouserns: setgroups:", err)
 		return 3
@@ -510,7 +512,7 @@ func TestSandboxDiesWithOuterOrItsParent(t *testing.T) {
 func sleepers(marker string) []int {
 	return liveProcs(func(dir string) bool {
 		b, err := os.ReadFile(dir + "/cmdline")
-		return err == nil && strings.Contains(string(b), marker) && strings.Contains(string(b), helperArg+"sleeper")
+		return err == nil && strings.Contains(string(b), marker) && strings.Contains(string(b), "-workload=sleeper")
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -20,7 +21,9 @@ func recorded(file string) []syscall.Signal {
 	b, _ := os.ReadFile(file)
 	var out []syscall.Signal
 	for _, f := range strings.Fields(string(b)) {
-		out = append(out, syscall.Signal(atoi(f)))
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, syscall.Signal(n))
+		}
 	}
 	return out
 }
@@ -355,8 +358,8 @@ func TestUnforwardedSignalsAreHarmless(t *testing.T) {
 		if r.exited() {
 			t.Fatalf("tinit exited (code %d) after signals it should ignore; stderr:\n%s", r.code, r.stderr.String())
 		}
-		if st := procState(r.tinitPid()); st != "S" && st != "R" {
-			t.Errorf("tinit is in state %q after the signals, want running or sleeping", st)
+		if st, err := procfs.New(nil).Stat(r.tinitPid()); err != nil || (st.State != 'S' && st.State != 'R') {
+			t.Errorf("tinit is in state %q (%v) after the signals, want running or sleeping", st.State, err)
 		}
 		grandchild := childOf(t, childOf(t, r.tinitPid()))
 		for _, sig := range neverForwarded { // the recorder sees each one
@@ -378,14 +381,4 @@ func TestUnforwardedSignalsAreHarmless(t *testing.T) {
 			t.Errorf("want SIGUSR1 and SIGTERM forwarded, nothing else; got %v", fw)
 		}
 	})
-}
-
-// procState returns the one-letter state of pid from /proc.
-func procState(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	i := strings.LastIndexByte(string(b), ')')
-	if err != nil || i < 0 || i+2 >= len(b) {
-		return ""
-	}
-	return string(b[i+2])
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tinit-dev/tinit/internal/testenv"
+	"github.com/tinit-dev/tinit/internal/workload"
 	"golang.org/x/sys/unix"
 )
 
@@ -164,7 +165,7 @@ func TestInheritedIgnoredSIGCHLD(t *testing.T) {
 // with EAGAIN, as on a machine out of processes), tinit exits 125 with one
 // line saying why.
 func TestSpawnFailureIs125(t *testing.T) {
-	testenv.Need(t, "seccomp", seccompSupported())
+	testenv.Need(t, "seccomp", workload.SeccompSupported())
 	forEachMode(t, func(t *testing.T, m mode) {
 		r := start(t, m, spec{argv: []string{"true"}, launch: []string{"deny=fork=EAGAIN", "deny=clone3=EAGAIN"}})
 		if code := r.wait(10 * time.Second); code != 125 {
@@ -180,7 +181,7 @@ func TestSpawnFailureIs125(t *testing.T) {
 // TestCannotBecomeSubreaper: where prctl(PR_SET_CHILD_SUBREAPER) is
 // refused, tinit warns and still runs the command.
 func TestCannotBecomeSubreaper(t *testing.T) {
-	testenv.Need(t, "seccomp", seccompSupported())
+	testenv.Need(t, "seccomp", workload.SeccompSupported())
 	for _, m := range []mode{modeNamed("subreaper"), modeNamed("subreaper-nopidfd")} {
 		t.Run(m.name, func(t *testing.T) {
 			r := start(t, m, spec{argv: helper("exit", "3"), launch: []string{"deny=subreaper=EPERM"}})
@@ -199,7 +200,7 @@ func TestCannotBecomeSubreaper(t *testing.T) {
 // runtime's seccomp profile answers), tinit spawns without the cgroup,
 // warns once, and ends leftovers by walking /proc.
 func TestCannotCloneIntoCgroup(t *testing.T) {
-	testenv.Need(t, "seccomp", seccompSupported())
+	testenv.Need(t, "seccomp", workload.SeccompSupported())
 	writableCgroup(t)
 	marker := newMarker(t)
 	r := start(t, modeNamed("subreaper"), spec{flags: []string{"-v", "--grace", "100ms"}, argv: helper("daemons", "3", marker, "4"), launch: []string{"deny=clone3=ENOSYS"}})

@@ -3,7 +3,8 @@
 // at once; the grandchild exits at once too and is reparented, alive or as a
 // zombie, to the nearest subreaper or PID 1, which must reap it. Chain
 // starts the hardest leftover to end by walking /proc: a fork-and-exit
-// chain, one live process at a time.
+// chain, one live process at a time. Park fills a machine with idle
+// processes that cost a few pages each.
 //
 // Forking a multi-threaded Go process without exec is only safe if the
 // copies never run Go code, so the fork and both exits are done in
@@ -48,4 +49,19 @@ func Chain(generations int) (first int, err error) {
 		return 0, syscall.Errno(errno)
 	}
 	return int(pid), nil
+}
+
+// Park forks a copy of the caller that blocks every signal and pauses
+// until SIGKILL, and returns its pid: an idle process that costs a few
+// pages, not a whole program. It dies when the thread that forked it does
+// (SIGKILL as its parent-death signal); the caller reaps it.
+func Park() (pid int, err error) {
+	if !supported {
+		return 0, ErrUnsupported
+	}
+	p, errno := park()
+	if errno != 0 {
+		return 0, syscall.Errno(errno)
+	}
+	return int(p), nil
 }

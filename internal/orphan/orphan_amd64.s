@@ -92,3 +92,28 @@ retry:
 last:
 	EXIT
 	RET // not reached
+
+// func park() (pid int64, errno int64)
+TEXT ·park(SB), NOSPLIT, $16-16
+	BLOCK
+	FORK
+	CMPQ	AX, $0
+	JEQ	parked
+	MOVQ	AX, ret-16(SP)
+	RETURN(pid+0(FP), errno+8(FP))
+
+parked:
+	// The copy: prctl(PR_SET_PDEATHSIG, SIGKILL), so that it dies with
+	// the thread that forked it, then pause(2) for ever. Every signal is
+	// blocked: only SIGKILL (and SIGSTOP) act.
+	MOVQ	$157, AX
+	MOVQ	$1, DI
+	MOVQ	$9, SI
+	XORQ	DX, DX
+	XORQ	R10, R10
+	XORQ	R8, R8
+	SYSCALL
+pause:
+	MOVQ	$34, AX
+	SYSCALL
+	JMP	pause

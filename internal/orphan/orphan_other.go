@@ -7,3 +7,5 @@ const supported = false
 func spawn() (pid int64, errno int64) { return 0, 0 }
 
 func chain(generations int64) (pid int64, errno int64) { return 0, 0 }
+
+func park() (pid int64, errno int64) { return 0, 0 }

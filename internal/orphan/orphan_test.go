@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -71,5 +72,38 @@ func TestChain(t *testing.T) {
 	}
 	if reaped != n {
 		t.Errorf("reaped %d links, want %d", reaped, n)
+	}
+}
+
+// TestPark checks that a parked copy stays, asleep, until SIGKILL, that
+// SIGTERM does nothing to it, and that it dies of SIGKILL.
+func TestPark(t *testing.T) {
+	if !supported {
+		testenv.Need(t, "orphans", ErrUnsupported)
+	}
+	pid, err := Park()
+	if err != nil {
+		t.Fatalf("Park() = %v", err)
+	}
+	if err := unix.Kill(pid, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// Blocked, SIGTERM stays pending for the process instead of ending it.
+	pending, err := procfs.New(nil).SignalMask(pid, "ShdPnd")
+	if err != nil || pending&(1<<(unix.SIGTERM-1)) == 0 {
+		t.Errorf("pending signals of the parked copy = %#x, %v; want SIGTERM pending", pending, err)
+	}
+	var ws unix.WaitStatus
+	if got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); err != nil || got != 0 {
+		t.Fatalf("wait4(%d, WNOHANG) = %d, %v; want the parked copy still running", pid, got, err)
+	}
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !ws.Signaled() || ws.Signal() != unix.SIGKILL {
+		t.Errorf("parked copy ended with %v, want death by SIGKILL", ws)
 	}
 }

@@ -30,7 +30,7 @@ func (fs *FS) Tasks(pid int) ([]int, error) { return fs.Numbers(fs.pidPath(pid, 
 
 // TaskStat reads the stat line of thread tid of pid: its own state.
 func (fs *FS) TaskStat(pid, tid int) (Stat, error) {
-	b, err := fs.ReadFile(fs.taskPath(pid, tid, "stat"))
+	b, err := fs.readStat(fs.taskPath(pid, tid, "stat"))
 	if err != nil {
 		return Stat{}, err
 	}

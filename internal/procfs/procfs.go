@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/tinit-dev/tinit/fdtrack"
 	"golang.org/x/sys/unix"
@@ -91,16 +92,32 @@ func (fs *FS) Own(fd int, what string) (func() error, error) {
 
 // ReadFile returns the first 4096 bytes of path; the slice is valid until
 // the next call on fs.
-func (fs *FS) ReadFile(path string) ([]byte, error) {
+func (fs *FS) ReadFile(path string) ([]byte, error) { return fs.read(path, readFull) }
+
+// readStat reads a stat file, which the kernel writes whole in its first
+// read (one seq_file record, a few hundred bytes): no second read for the
+// end of the file, which a scan would pay once per process.
+func (fs *FS) readStat(path string) ([]byte, error) { return fs.read(path, readOnce) }
+
+func (fs *FS) read(path string, readAll func(fd int, buf []byte) (int, error)) ([]byte, error) {
 	f, err := fs.open(path, unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
-	n, rerr := readFull(f.fd, fs.buf)
+	n, rerr := readAll(f.fd, fs.buf)
 	if err := fs.close(f); err != nil && rerr == nil {
 		rerr = err
 	}
 	return fs.buf[:n], rerr
+}
+
+func readOnce(fd int, buf []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, buf)
+		if !errors.Is(err, unix.EINTR) {
+			return max(n, 0), err
+		}
+	}
 }
 
 func readFull(fd int, buf []byte) (int, error) {
@@ -133,7 +150,7 @@ func (fs *FS) pidPath(pid int, name string) string {
 // Stat reads /proc/PID/stat. A process that is gone yields an error
 // wrapping unix.ENOENT or unix.ESRCH.
 func (fs *FS) Stat(pid int) (Stat, error) {
-	b, err := fs.ReadFile(fs.pidPath(pid, "stat"))
+	b, err := fs.readStat(fs.pidPath(pid, "stat"))
 	if err != nil {
 		return Stat{}, err
 	}
@@ -248,7 +265,7 @@ func (fs *FS) Scan(fn func(Stat)) error {
 		if !ok {
 			return
 		}
-		b, err := fs.ReadFile(fs.pidPath(pid, "stat"))
+		b, err := fs.readStat(fs.pidPath(pid, "stat"))
 		if err != nil {
 			return // exited meanwhile
 		}
@@ -281,6 +298,20 @@ func (fs *FS) SignalMask(pid int, key string) (uint64, error) {
 		return 0, err
 	}
 	n, err := strconv.ParseUint(v, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s %q", ErrMalformed, key, v)
+	}
+	return n, nil
+}
+
+// StatusKiB returns a size field of /proc/PID/status ("VmRSS", "VmHWM",
+// "RssAnon"), which the kernel writes in kB (KiB).
+func (fs *FS) StatusKiB(pid int, key string) (int64, error) {
+	v, err := fs.StatusField(pid, key)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s %q", ErrMalformed, key, v)
 	}
