@@ -103,13 +103,7 @@ func TestImage(t *testing.T) {
 			if tc.during != nil {
 				tc.during(t, ctr, shared, r)
 			}
-			if code := r.wait(60 * time.Second); code != tc.code {
-				t.Errorf("exit code %d, want %d; stdout %q; stderr:\n%s", code, tc.code, r.stdout.String(), r.stderr.String())
-			}
-			started := r.logs(msgChildStart)
-			if len(started) != 1 || !isTrue(started[0].flag("pid1")) {
-				t.Errorf("want tinit, the image's entrypoint, to start the command as PID 1; stderr:\n%s", r.stderr.String())
-			}
+			checkContainerRun(t, r, tc.code)
 			if tc.after != nil {
 				tc.after(t, r)
 			}

@@ -97,13 +97,20 @@ func TestPodmanInitPath(t *testing.T) {
 			if tc.during != nil {
 				tc.during(t, ctr, shared, r)
 			}
-			if code := r.wait(60 * time.Second); code != tc.code {
-				t.Errorf("exit code %d, want %d; stdout %q; stderr:\n%s", code, tc.code, r.stdout.String(), r.stderr.String())
-			}
-			started := r.logs(msgChildStart)
-			if len(started) != 1 || !isTrue(started[0].flag("pid1")) {
-				t.Errorf("want tinit to report its child started, as PID 1; stderr:\n%s", r.stderr.String())
-			}
+			checkContainerRun(t, r, tc.code)
 		})
+	}
+}
+
+// checkContainerRun waits for a container run by an engine to end with
+// code, tinit having started the command as PID 1.
+func checkContainerRun(t *testing.T, r *run, code int) {
+	t.Helper()
+	if got := r.wait(60 * time.Second); got != code {
+		t.Errorf("exit code %d, want %d; stdout %q; stderr:\n%s", got, code, r.stdout.String(), r.stderr.String())
+	}
+	started := r.logs(msgChildStart)
+	if len(started) != 1 || !isTrue(started[0].flag("pid1")) {
+		t.Errorf("want tinit to report its child started, as PID 1; stderr:\n%s", r.stderr.String())
 	}
 }

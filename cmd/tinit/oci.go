@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/tinit-dev/tinit/internal/oci"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,13 +33,9 @@ func runExtended(args []string) (code int, ok bool, err error) {
 
 // runOCI runs an OCI process under tinit, outside a sandbox.
 func runOCI(ext extraOptions, rest []string) (int, error) {
-	proc, rest, err := ext.loadProcess(rest)
-	if err != nil {
-		return exitUsage, err
-	}
-	opts, st := tinitPersona.parse("tinit", rest, os.LookupEnv)
-	if st != nil {
-		return finish(*st), nil
+	proc, opts, _, code, err := ext.processAndOptions(rest)
+	if code >= 0 {
+		return code, err
 	}
 	if err := ext.checkProcess(proc, unix.Geteuid() == 0); err != nil {
 		return exitUsage, err
@@ -51,4 +48,21 @@ func runOCI(ext extraOptions, rest []string) (int, error) {
 		return exitInternal, fmt.Errorf("%s: %w", ext.ociSource(), err)
 	}
 	return supervise(&tinitPersona, opts, cfg, log), nil
+}
+
+// processAndOptions reads the OCI process, if one was named, and parses
+// the rest of the command line as tinit's own; it returns that rest with
+// the process's command. A code of 0 or more ends the run before it starts
+// with that code (help, version, a mistake, said on stderr or in err); -1
+// goes on.
+func (e extraOptions) processAndOptions(args []string) (*oci.Process, options, []string, int, error) {
+	proc, rest, err := e.loadProcess(args)
+	if err != nil {
+		return nil, options{}, nil, exitUsage, err
+	}
+	opts, st := tinitPersona.parse("tinit", rest, os.LookupEnv)
+	if st != nil {
+		return nil, opts, nil, finish(*st), nil
+	}
+	return proc, opts, rest, -1, nil
 }

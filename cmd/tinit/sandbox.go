@@ -67,13 +67,9 @@ func runSandbox(args []string) (int, error) {
 		fmt.Print(usage + usageExtra)
 		return 0, nil
 	}
-	proc, rest, err := ext.loadProcess(rest)
-	if err != nil {
-		return exitUsage, err
-	}
-	opts, st := tinitPersona.parse("tinit", rest, os.LookupEnv)
-	if st != nil {
-		return finish(*st), nil
+	proc, opts, rest, code, err := ext.processAndOptions(rest)
+	if code >= 0 {
+		return code, err
 	}
 	spec, err := sandboxSpec(ext)
 	if err != nil {
