@@ -248,7 +248,7 @@ func ctrName() string {
 	return fmt.Sprintf("tinit-test-%d-%d", os.Getpid(), ctrIDs.Add(1))
 }
 
-// container is one `runc run` of a bundle. Its run (see main_test.go)
+// container is one `runc run` of a bundle. Its run (see run_test.go)
 // holds runc's process, whose stdout and stderr are those of tinit and its
 // children, and whose exit code is tinit's.
 type container struct {
