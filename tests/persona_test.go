@@ -300,6 +300,9 @@ func cliRows() []cliRow {
 	}
 	add(dumb, sameHead, nil, "-r", "15:0x", "true")
 	add(dumb, sameHead, nil, "-r", " 15: 9junk", "true")
+	// sscanf's %d saturates at LONG_MIN, whose low 32 bits are 0.
+	add(dumb, sameHead, nil, "-r", "-9223372036854775808:1", "true")
+	add(dumb, sameHead, nil, "-r", "-99999999999999999999:1", "true")
 	add(dumb, sameHead, nil, "--rewrite=1:2", "true")
 	add(cata, sameHead, nil, "--help")
 	add(cata, sameHead, nil, "-P", "-x")
@@ -341,6 +344,10 @@ func cliRows() []cliRow {
 	add(tini, sameOutput, []string{"TINI_SUBREAPER=0"}, "true")
 	add(tini, sameOutput, []string{"TINI_VERBOSITY=0"}, "true")
 	add(tini, sameOutput, []string{"TINI_VERBOSITY=junk"}, "true")
+	// atoi(3) is strtol cut to an int: 2^32 is level 0, 2^32+1 level 1.
+	add(tini, sameOutput, []string{"TINI_VERBOSITY=4294967296"}, "true")
+	add(tini, sameOutput, []string{"TINI_VERBOSITY=-4294967296"}, "true")
+	add(tini, sameOutput, []string{"TINI_VERBOSITY=4294967297"}, "true")
 	add(tini, sameOutput, []string{"TINI_KILL_PROCESS_GROUP="}, "-s", "true")
 	add(dumb, sameOutput, []string{"DUMB_INIT_SETSID=0"}, "true")
 	add(dumb, sameOutput, []string{"DUMB_INIT_SETSID=1"}, "sh", "-c", "exit 3")

@@ -95,8 +95,8 @@ func parseDumbInit(argv0 string, args []string, lookup lookupFunc) (options, *st
 
 // scanRewrite reads "s:r" as sscanf(3) with "%d:%d" does: each number
 // after optional white space and a sign, the colon right after the first,
-// anything after the second ignored. A number too large for an int is
-// cut to its low 32 bits, as the C library stores it.
+// anything after the second ignored. glibc converts each with strtol(3)
+// (saturating at LONG_MIN and LONG_MAX) and stores its low 32 bits.
 func scanRewrite(s string) (from, to int, ok bool) {
 	from, rest, ok := scanInt(s)
 	if !ok || len(rest) == 0 || rest[0] != ':' {
@@ -107,15 +107,11 @@ func scanRewrite(s string) (from, to int, ok bool) {
 }
 
 func scanInt(s string) (int, string, bool) {
-	mag, neg, digits, rest := cNumber(s)
+	_, _, digits, rest := cNumber(s)
 	if !digits {
 		return 0, s, false
 	}
-	v := int64(mag)
-	if neg {
-		v = -v
-	}
-	return int(int32(v)), rest, true
+	return int(int32(strtol(s))), rest, true
 }
 
 func dumbInitHelp(argv0 string) string {

@@ -190,10 +190,37 @@ func TestCNumber(t *testing.T) {
 		{"9223372036854775807", 1<<63 - 1, false, true, ""},
 		{"4611686018427387903", 4611686018427387903, false, true, ""},
 		{"15:9", 15, false, true, ":9"},
+		{"-9223372036854775807", 1<<63 - 1, true, true, ""},
+		{"-9223372036854775808", 1 << 63, true, true, ""},
+		{"-99999999999999999999", 1 << 63, true, true, ""},
+		{"9223372036854775808", 1<<63 - 1, false, true, ""},
 	} {
 		mag, neg, digits, rest := cNumber(tc.in)
 		if mag != tc.mag || neg != tc.neg || digits != tc.digits || rest != tc.rest {
 			t.Errorf("cNumber(%q) = %d %v %v %q, want %d %v %v %q", tc.in, mag, neg, digits, rest, tc.mag, tc.neg, tc.digits, tc.rest)
+		}
+	}
+}
+
+// TestCIntegers: TINI_VERBOSITY through atoi(3) into an unsigned int, and
+// dumb-init's -r through sscanf(3)'s %d, as glibc reads them: strtol
+// saturated at LONG_MIN and LONG_MAX, then its low 32 bits.
+func TestCIntegers(t *testing.T) {
+	for in, want := range map[string]int{
+		"": 0, "abc": 0, "2": 2, " 3x": 3, "-1": 1<<32 - 1, "4294967296": 0, "4294967297": 1,
+		"-4294967296": 0, "2147483648": 1 << 31, "99999999999999999999": 1<<32 - 1, "-99999999999999999999": 0,
+	} {
+		if got := atoiLevel(in); got != want {
+			t.Errorf("atoiLevel(%q) = %d, want %d", in, got, want)
+		}
+	}
+	for in, want := range map[string][2]int{
+		"15:0": {15, 0}, "4294967311:1": {15, 1}, "-9223372036854775807:1": {1, 1},
+		"-9223372036854775808:1": {0, 1}, "1:-99999999999999999999": {1, 0}, "99999999999999999999:2": {-1, 2},
+	} {
+		from, to, ok := scanRewrite(in)
+		if !ok || from != want[0] || to != want[1] {
+			t.Errorf("scanRewrite(%q) = %d %d %v, want %d %d", in, from, to, ok, want[0], want[1])
 		}
 	}
 }

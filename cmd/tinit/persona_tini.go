@@ -173,22 +173,28 @@ func strtolStatus(s string) (int, bool) {
 }
 
 // atoiLevel reads TINI_VERBOSITY as tini does, with atoi(3) into an
-// unsigned variable: leading white space, a sign, the digits up to the
-// first other character, 0 for none; a negative level wraps around to
-// the most verbose.
+// unsigned int: glibc's atoi is strtol(3) (leading white space, a sign,
+// the digits up to the first other character, 0 for none, saturated at
+// LONG_MIN and LONG_MAX) cut to an int, so a negative level wraps around
+// to the most verbose and 4294967296 is 0, as in tini.
 func atoiLevel(s string) int {
+	return int(uint32(int32(strtol(s))))
+}
+
+// strtol is the value strtol(3) in base 10 gives for s.
+func strtol(s string) int64 {
 	mag, neg, _, _ := cNumber(s)
-	n := int(min(mag, 1<<20))
-	if neg && n != 0 {
-		return 1 << 20
+	if neg {
+		return int64(-mag) // mag is at most 1<<63: LONG_MIN wraps to itself
 	}
-	return n
+	return int64(mag)
 }
 
 // cNumber reads a decimal number as the C library's strtol(3) and
 // atoi(3) do: leading white space, an optional sign, the digits up to the
-// first other character. It returns the magnitude (saturated at
-// LONG_MAX), the sign, whether any digit was read, and what follows.
+// first other character. It returns the magnitude (saturated as strtol
+// saturates: at LONG_MAX, or at -LONG_MIN when negative), the sign,
+// whether any digit was read, and what follows.
 func cNumber(s string) (mag uint64, neg, digits bool, rest string) {
 	i := 0
 	for i < len(s) && isCSpace(s[i]) {
@@ -198,12 +204,17 @@ func cNumber(s string) (mag uint64, neg, digits bool, rest string) {
 		neg = s[i] == '-'
 		i++
 	}
+	limit := uint64(1<<63 - 1) // LONG_MAX
+	if neg {
+		limit++ // -LONG_MIN
+	}
 	start := i
 	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		if mag <= (1<<63-1-9)/10 {
-			mag = mag*10 + uint64(s[i]-'0')
+		d := uint64(s[i] - '0')
+		if mag <= (limit-d)/10 {
+			mag = mag*10 + d
 		} else {
-			mag = 1<<63 - 1 // strtol saturates at LONG_MAX
+			mag = limit // strtol saturates
 		}
 	}
 	return mag, neg, i > start, s[i:]
