@@ -272,6 +272,7 @@ func cliRows() []cliRow {
 	add(all, sameHead, nil)
 	add(all, sameHead, nil, "-x", "true")
 	add(all, sameHead, nil, "--yolo", "true")
+	add(all, sameHead, nil, "-\xff", "true") // the byte itself, not U+00FF in UTF-8
 	add(all, sameHead, nil, "-")
 	add(all, sameHead, nil, "--")
 	add(tini, sameHead, nil, "-e")

@@ -23,7 +23,9 @@ import (
 //     takes its value after '=' or as the next word; without long options
 //     (getopt(3)), "--version" is the short options '-', 'v', 'e'...;
 //   - errors are written by getopt itself, prefixed with argv[0] as given,
-//     and parsing goes on after them (the programs stop at the first).
+//     and parsing goes on after them (the programs stop at the first); an
+//     option character is printed as the byte it is, not as a rune (a
+//     byte above 0x7f is not UTF-8 on its own).
 type getoptSpec struct {
 	// short is getopt's option string: letters, each followed by ':' when
 	// it takes a value; a leading '+' stops at the first non-option.
@@ -86,7 +88,7 @@ func shortOpts(argv0, short, word string, rest []string) ([]optItem, int) {
 		c := word[j]
 		k := strings.IndexByte(short, c)
 		if k < 0 || c == ':' || c == ';' {
-			items = append(items, optItem{opt: '?', err: fmt.Sprintf("%s: invalid option -- '%c'", argv0, c)})
+			items = append(items, optItem{opt: '?', err: fmt.Sprintf("%s: invalid option -- '%s'", argv0, word[j:j+1])})
 			continue
 		}
 		if k+1 >= len(short) || short[k+1] != ':' {
@@ -99,7 +101,7 @@ func shortOpts(argv0, short, word string, rest []string) ([]optItem, int) {
 		case len(rest) > 0:
 			return append(items, optItem{opt: c, arg: rest[0]}), 1
 		}
-		return append(items, optItem{opt: '?', err: fmt.Sprintf("%s: option requires an argument -- '%c'", argv0, c)}), 0
+		return append(items, optItem{opt: '?', err: fmt.Sprintf("%s: option requires an argument -- '%s'", argv0, word[j:j+1])}), 0
 	}
 	return items, 0
 }

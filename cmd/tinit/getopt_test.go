@@ -24,7 +24,7 @@ var getoptWords = []string{
 	"-c", "-r", "15:2", "-r15:0", "-V", "-P", "-L", "-x", "-sx", "-ve", "--", "-", "---", "-:", "-;",
 	"--help", "--help=x", "--he", "--v", "--ver", "--vers", "--version", "--verbose", "--rewrite", "--rewrite=1:2",
 	"--rewrite=", "--single", "--single-child", "--bogus", "--bogus=1", "--=x", "--h",
-	"ls", "true", "x", "y", "sh", "-ld", "/",
+	"ls", "true", "x", "y", "sh", "-ld", "/", "-\xff", "-s\xe9", "--\xff",
 }
 
 // TestGetoptMatchesTheCLibrary runs thousands of random command lines
