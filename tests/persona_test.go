@@ -273,6 +273,11 @@ func cliRows() []cliRow {
 	add(all, sameHead, nil, "-x", "true")
 	add(all, sameHead, nil, "--yolo", "true")
 	add(all, sameHead, nil, "-\xff", "true") // the byte itself, not U+00FF in UTF-8
+	// --personality is tinit's own option, not the peers': under a
+	// peer's name it is the peer's usage error.
+	add(all, sameHead, nil, "--personality", "tinit", "true")
+	add(all, sameHead, nil, "--personality=catatonit", "true")
+	add(all, sameHead, nil, "--personality")
 	add(all, sameHead, nil, "-")
 	add(all, sameHead, nil, "--")
 	add(tini, sameHead, nil, "-e")

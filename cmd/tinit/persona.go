@@ -63,10 +63,14 @@ const personaNames = "tinit, tini, tini-static, docker-init, dumb-init or catato
 // choosePersona picks the persona: `--personality NAME` as the first
 // argument, else TINIT_PERSONALITY, else the name tinit was run under
 // (argv[0]'s last element); a name that is none of the peers' is tinit's
-// own. It returns the arguments left.
+// own. Under a peer's name, `--personality` is not tinit's: the peer's
+// command line has no such option, and the peer's parser refuses it as the
+// peer does. It returns the arguments left.
 func choosePersona(argv0 string, args []string, lookup lookupFunc) (*persona, []string, error) {
 	name, from := "", ""
-	if len(args) > 0 {
+	byName, peerName := personas[filepath.Base(argv0)]
+	peerName = peerName && byName != &tinitPersona
+	if len(args) > 0 && !peerName {
 		switch v, ok := strings.CutPrefix(args[0], "--personality="); {
 		case ok:
 			name, from, args = v, "--personality", args[1:]
@@ -82,8 +86,8 @@ func choosePersona(argv0 string, args []string, lookup lookupFunc) (*persona, []
 		}
 	}
 	if from == "" {
-		if p, ok := personas[filepath.Base(argv0)]; ok {
-			return p, args, nil
+		if byName != nil {
+			return byName, args, nil
 		}
 		return &tinitPersona, args, nil
 	}

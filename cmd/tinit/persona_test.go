@@ -44,7 +44,9 @@ func TestChoosePersona(t *testing.T) {
 		{argv0: "/usr/libexec/podman/catatonit", want: "catatonit"},
 		{argv0: "/run/podman-init", want: "tinit"},
 		{argv0: "/bin/tinit", want: "tinit"},
-		{argv0: "tini", args: []string{"--personality", "catatonit"}, want: "catatonit"},
+		{argv0: "tini", args: []string{"--personality", "catatonit"}, want: "tini"}, // tini's to refuse
+		{argv0: "dumb-init", args: []string{"--personality=tinit"}, want: "dumb-init"},
+		{argv0: "tinit", args: []string{"--personality", "catatonit"}, want: "catatonit"},
 		{argv0: "tinit", args: []string{"--personality=dumb-init"}, want: "dumb-init"},
 		{argv0: "tinit", env: []string{"TINIT_PERSONALITY=tini"}, want: "tini"},
 		{argv0: "dumb-init", env: []string{"TINIT_PERSONALITY=tinit"}, want: "tinit"},
