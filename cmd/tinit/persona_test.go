@@ -226,3 +226,13 @@ func TestCIntegers(t *testing.T) {
 		}
 	}
 }
+
+// TestTiniUsageName: tini's usage names it by GNU basename(3) of argv[0],
+// which is empty after a trailing slash.
+func TestTiniUsageName(t *testing.T) {
+	for argv0, want := range map[string]string{"tini": "tini", "/usr/bin/tini": "tini", "./docker-init": "docker-init", "/a/tini/": "", "tini//": ""} {
+		if got, _, _ := strings.Cut(tiniUsage(argv0), " ("); got != want {
+			t.Errorf("tiniUsage(%q) names %q, want %q", argv0, got, want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/tinit-dev/tinit/subreaper"
@@ -118,7 +117,9 @@ func parseTini(argv0 string, args []string, lookup lookupFunc) (options, *stop) 
 }
 
 func tiniUsage(argv0 string) string {
-	name := filepath.Base(argv0)
+	// tini names itself with GNU basename(3): what follows the last
+	// slash, empty when argv[0] ends in one.
+	name := argv0[strings.LastIndexByte(argv0, '/')+1:]
 	return fmt.Sprintf(`%s (%s)
 Usage: %s [OPTIONS] PROGRAM -- [ARGS] | --version
 
