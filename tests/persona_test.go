@@ -660,8 +660,36 @@ func sigRows() []sigRow {
 				}})
 		}
 	}
+	// dumb-init forwards the fault signals; tinit under its name ignores
+	// them too.
+	for _, sig := range sigList(syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS) {
+		rows = append(rows, sigRow{group: true, persona: "dumb-init", send: sigList(sig), differs: "dumb-init forwards a fault signal sent by kill; tinit ignores it",
+			check: func(t *testing.T, peer, ours sigResult) {
+				if !slices.Contains(peer.main, int(sig)) {
+					t.Errorf("peer did not forward %d: %v", sig, peer.main)
+				}
+				if slices.Contains(ours.main, int(sig)) {
+					t.Errorf("tinit forwarded %d: %v", sig, ours.main)
+				}
+			}})
+	}
+	// 32 and 33 are the C library's own: not in the set the peers wait
+	// on, they end each peer; tinit ignores them.
 	for _, p := range []string{"tini", "dumb-init", "catatonit"} {
-		for _, sig := range sigList(syscall.SIGURG, syscall.SIGPROF, syscall.SIGSTKFLT) {
+		for _, sig := range sigList(32, 33) {
+			rows = append(rows, sigRow{persona: p, send: sigList(sig), differs: "signals 32 and 33 end the peer; tinit ignores them",
+				check: func(t *testing.T, peer, ours sigResult) {
+					if peer.code != 128+int(sig) {
+						t.Errorf("peer: exit %d, expected death by the signal (%d)", peer.code, 128+int(sig))
+					}
+					if ours.code != 0 || slices.Contains(ours.main, int(sig)) {
+						t.Errorf("tinit: exit %d and the command recorded %v; expected it to ignore %d and forward the final SIGTERM", ours.code, ours.main, sig)
+					}
+				}})
+		}
+	}
+	for _, p := range []string{"tini", "dumb-init", "catatonit"} {
+		for _, sig := range sigList(syscall.SIGURG, syscall.SIGPROF, syscall.SIGSTKFLT, 34) {
 			rows = append(rows, sigRow{persona: p, send: sigList(sig), differs: "the Go runtime keeps the signal; tinit does not forward it",
 				check: func(t *testing.T, peer, ours sigResult) {
 					if !slices.Contains(peer.main, int(sig)) {
