@@ -61,7 +61,15 @@ func (s *supervisor) describeLeftovers() {
 // found records what a killer is about to signal that describeLeftovers did
 // not see (without /proc, all of it).
 func (s *supervisor) found(procs []procfs.Stat) {
-	s.rec.foundMore(procs)
+	var described []diagnose.Process
+	if s.setup.proc {
+		for _, p := range procs {
+			if p.State != 0 { // read from /proc, not a bare pid
+				described = append(described, diagnose.Describe(s.proc, p))
+			}
+		}
+	}
+	s.rec.foundMore(procs, described)
 }
 
 // stallWatch samples the tree's CPU time, with Config.Stall only: when none

@@ -233,12 +233,21 @@ func (r *recorder) leftovers(procs []diagnose.Process, findings []string) {
 }
 
 // foundMore records the processes a killer listed that are not recorded
-// yet (all of them, without a /proc of tinit's pid namespace).
-func (r *recorder) foundMore(procs []procfs.Stat) {
+// yet (all of them, without a /proc of tinit's pid namespace): as
+// described where /proc could, by their stat alone otherwise.
+func (r *recorder) foundMore(procs []procfs.Stat, described []diagnose.Process) {
 	known := map[int]bool{}
 	for _, l := range r.rec.Leftovers {
 		known[l.Pid] = true
 	}
+	var more []diagnose.Process
+	for _, p := range described {
+		if !known[p.Pid] {
+			known[p.Pid] = true
+			more = append(more, p)
+		}
+	}
+	r.leftovers(more, nil)
 	for _, p := range procs {
 		if known[p.Pid] {
 			continue

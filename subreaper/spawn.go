@@ -3,6 +3,7 @@ package subreaper
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 
@@ -18,8 +19,8 @@ const (
 )
 
 // defaultPath is searched when the environment has no PATH, as execvp(3)
-// would do in most C libraries' containers.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+// of the GNU C library does (its confstr _CS_PATH).
+const defaultPath = "/bin:/usr/bin"
 
 // ExecError reports that the command could not be started.
 type ExecError struct {
@@ -59,41 +60,104 @@ func (e *ExecError) notFound() bool {
 	return errors.Is(e.Err, unix.ENOENT) || errors.Is(e.Err, unix.ENOTDIR)
 }
 
-// lookPath finds file like execvp(3): a name with a slash is used as is;
-// otherwise the first executable regular file of that name in PATH wins,
-// and a match that is not executable is remembered so that the failure says
-// "cannot execute" (126) rather than "not found" (127).
-func lookPath(file, path string) (string, error) {
+// lookPath finds file as execvp(3) of the C library does, predicting
+// what execve(2) would say of each candidate: a name with a slash is used
+// as is; a name longer than NAME_MAX fails with ENAMETOOLONG; otherwise
+// each directory of PATH (an empty element is the working directory; PATH
+// unset is /bin:/usr/bin, PATH set but empty the working directory alone)
+// is tried in turn. A candidate that is missing (ENOENT, ENOTDIR), or a
+// script whose #! interpreter is missing, moves the search on; one that
+// exists but cannot be executed (EACCES) is remembered and the search goes
+// on; any other error (ELOOP, ENAMETOOLONG) ends it. At the end, a
+// remembered EACCES wins over "not found" (126 rather than 127), and a
+// script with a missing interpreter is returned so that spawning it says
+// which interpreter is missing.
+func lookPath(file, path string, pathSet bool) (string, error) {
 	if file == "" {
 		return "", &ExecError{Cmd: file, Err: unix.ENOENT}
 	}
 	if strings.Contains(file, "/") {
 		return file, nil
 	}
-	if path == "" {
+	if len(file) > unix.NAME_MAX {
+		return "", &ExecError{Cmd: file, Err: unix.ENAMETOOLONG}
+	}
+	if !pathSet {
 		path = defaultPath
 	}
-	denied := ""
+	denied, badInterp := false, ""
 	for dir := range strings.SplitSeq(path, ":") {
 		if dir == "" {
 			dir = "."
 		}
 		cand := dir + "/" + file
-		var st unix.Stat_t
-		if err := unix.Stat(cand, &st); err != nil {
-			continue
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0 {
+		switch err := execErrno(cand); {
+		case err == nil:
 			return cand, nil
-		}
-		if denied == "" {
-			denied = cand
+		case errors.Is(err, unix.EACCES):
+			denied = true
+		case errors.Is(err, errMissingInterpreter):
+			if badInterp == "" {
+				badInterp = cand
+			}
+		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ESTALE),
+			errors.Is(err, unix.ENODEV), errors.Is(err, unix.ETIMEDOUT):
+		default:
+			return "", &ExecError{Cmd: file, Err: err}
 		}
 	}
-	if denied != "" {
+	switch {
+	case denied:
 		return "", &ExecError{Cmd: file, Err: unix.EACCES}
+	case badInterp != "":
+		return badInterp, nil
 	}
 	return "", &ExecError{Cmd: file, Err: unix.ENOENT}
+}
+
+// errMissingInterpreter stands for execve's ENOENT of a script that exists
+// but whose #! interpreter does not.
+var errMissingInterpreter = errors.New("missing interpreter")
+
+// execErrno predicts what execve(2) of path would fail with, or nil.
+func execErrno(path string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return unix.EACCES
+	}
+	if err := unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS); err != nil {
+		return unix.EACCES
+	}
+	if interp := shebang(path); interp != "" {
+		var ist unix.Stat_t
+		if unix.Stat(interp, &ist) != nil {
+			return errMissingInterpreter
+		}
+	}
+	return nil
+}
+
+// shebang returns the interpreter path's #! line names, or "".
+func shebang(path string) string {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(fd)
+	var buf [256]byte
+	n, _ := unix.Read(fd, buf[:])
+	line, ok := strings.CutPrefix(string(buf[:max(n, 0)]), "#!")
+	if !ok {
+		return ""
+	}
+	line, _, _ = strings.Cut(line, "\n")
+	if f := strings.Fields(line); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // spawnAttr says how to start the main child.
@@ -164,22 +228,13 @@ func missingInterpreter(path string, err error) string {
 	if !errors.Is(err, unix.ENOENT) {
 		return ""
 	}
-	fd, oerr := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if oerr != nil {
+	if _, serr := os.Stat(path); serr != nil {
 		return ""
 	}
-	defer unix.Close(fd)
-	var buf [256]byte
-	n, _ := unix.Read(fd, buf[:])
-	line, ok := strings.CutPrefix(string(buf[:max(n, 0)]), "#!")
-	if !ok {
-		return "the program's loader" // an ELF file whose PT_INTERP is missing
+	if interp := shebang(path); interp != "" {
+		return escape.Printable(interp)
 	}
-	line, _, _ = strings.Cut(line, "\n")
-	if f := strings.Fields(line); len(f) > 0 {
-		return escape.Printable(f[0])
-	}
-	return ""
+	return "the program's loader" // an ELF file whose PT_INTERP is missing
 }
 
 // resourceErrno reports a failure to create a process for want of
@@ -236,7 +291,7 @@ func isExecErrno(err error) bool {
 	}
 	switch errno {
 	case unix.ENOENT, unix.ENOTDIR, unix.EACCES, unix.ENOEXEC, unix.EISDIR,
-		unix.ELOOP, unix.ENAMETOOLONG, unix.ETXTBSY, unix.EPERM, unix.ELIBBAD:
+		unix.ELOOP, unix.ENAMETOOLONG, unix.ETXTBSY, unix.EPERM, unix.ELIBBAD, unix.E2BIG:
 		return true
 	}
 	return false

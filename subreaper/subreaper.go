@@ -227,7 +227,8 @@ func (s *supervisor) start() error {
 	if env == nil {
 		env = os.Environ()
 	}
-	path, err := lookPath(s.cfg.Argv[0], lookupEnv(env, "PATH"))
+	pathVar, pathSet := lookupEnv(env, "PATH")
+	path, err := lookPath(s.cfg.Argv[0], pathVar, pathSet)
 	if err != nil {
 		return err
 	}
@@ -386,11 +387,11 @@ func ownsTerminal() bool {
 	return err == nil && fg == unix.Getpgrp()
 }
 
-func lookupEnv(env []string, key string) string {
+func lookupEnv(env []string, key string) (string, bool) {
 	for i := len(env) - 1; i >= 0; i-- {
 		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }

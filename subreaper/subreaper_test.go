@@ -33,39 +33,60 @@ func quietLog() zerolog.Logger { return zerolog.New(&bytes.Buffer{}) }
 
 func TestLookPath(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, mode os.FileMode) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), mode); err != nil {
+	write := func(dir, name, body string, mode os.FileMode) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("runme", 0o755)
-	write("plain", 0o644)
+	write(dir, "runme", "#!/bin/sh\n", 0o755)
+	write(dir, "plain", "#!/bin/sh\n", 0o644)
+	write(dir, "badinterp", "#!/nonexistent/interpreter\n", 0o755)
 	os.Mkdir(filepath.Join(dir, "adir"), 0o755)
+	os.Symlink("loop", filepath.Join(dir, "loop"))
 	other := t.TempDir()
-	os.WriteFile(filepath.Join(other, "plain"), []byte("#!/bin/sh\n"), 0o755)
+	write(other, "plain", "#!/bin/sh\n", 0o755)
+	write(other, "badinterp", "#!/bin/sh\n", 0o755)
+	write(other, "loop", "#!/bin/sh\n", 0o755)
+	cwd, _ := os.Getwd()
+	t.Cleanup(func() { os.Chdir(cwd) })
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name, file, path string
+		unset            bool
 		want             string
 		code             int // 0: found
+		errno            unix.Errno
 	}{
-		{"found", "runme", dir, filepath.Join(dir, "runme"), 0},
-		{"not found", "nothere", dir, "", exitNotFound},
-		{"not executable", "plain", dir, "", exitNotExecutable},
-		{"directory", "adir", dir, "", exitNotExecutable},
-		{"later executable wins", "plain", dir + ":" + other, filepath.Join(other, "plain"), 0},
-		{"slash used as is", "./whatever", dir, "./whatever", 0},
-		{"empty name", "", dir, "", exitNotFound},
+		{name: "found", file: "runme", path: dir, want: filepath.Join(dir, "runme")},
+		{name: "not found", file: "nothere", path: dir, code: exitNotFound},
+		{name: "not executable", file: "plain", path: dir, code: exitNotExecutable},
+		{name: "directory", file: "adir", path: dir, code: exitNotExecutable},
+		{name: "later executable wins", file: "plain", path: dir + ":" + other, want: filepath.Join(other, "plain")},
+		{name: "missing interpreter: the search goes on", file: "badinterp", path: dir + ":" + other, want: filepath.Join(other, "badinterp")},
+		{name: "missing interpreter alone: spawned to say so", file: "badinterp", path: dir, want: filepath.Join(dir, "badinterp")},
+		{name: "symlink loop ends the search", file: "loop", path: dir + ":" + other, code: exitNotExecutable, errno: unix.ELOOP},
+		{name: "PATH set but empty: the working directory", file: "runme", path: "", want: "./runme"},
+		{name: "empty element: the working directory", file: "runme", path: other + "::" + other, want: "./runme"},
+		{name: "PATH unset: /bin:/usr/bin", file: "sh", unset: true, want: "/bin/sh"},
+		{name: "PATH unset: not /usr/sbin", file: "nothere-sbin", unset: true, code: exitNotFound},
+		{name: "name too long", file: strings.Repeat("x", 256), path: dir, code: exitNotExecutable, errno: unix.ENAMETOOLONG},
+		{name: "slash used as is", file: "./whatever", path: dir, want: "./whatever"},
+		{name: "empty name", file: "", path: dir, code: exitNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := lookPath(tt.file, tt.path)
+			got, err := lookPath(tt.file, tt.path, !tt.unset)
 			var ee *ExecError
 			switch {
 			case tt.code == 0 && (err != nil || got != tt.want):
 				t.Errorf("lookPath(%q) = %q, %v, want %q", tt.file, got, err, tt.want)
 			case tt.code != 0 && (!errors.As(err, &ee) || ee.Code() != tt.code):
 				t.Errorf("lookPath(%q) error = %v, want exit code %d", tt.file, err, tt.code)
+			case tt.errno != 0 && !errors.Is(err, tt.errno):
+				t.Errorf("lookPath(%q) error = %v, want %v", tt.file, err, tt.errno)
 			}
 		})
 	}
@@ -394,4 +415,19 @@ func TestWatchRecoversStolenStatus(t *testing.T) {
 		t.Errorf("the loss was not logged: %s", logs.String())
 	}
 	s.fds.Close(tok)
+}
+
+// TestExecErrnos: what execve(2) says of the file or its arguments is the
+// command's failure (the personality's message and code), what fork says
+// is tinit's.
+func TestExecErrnos(t *testing.T) {
+	for errno, want := range map[unix.Errno]bool{
+		unix.ENOENT: true, unix.EACCES: true, unix.ENOEXEC: true, unix.ELOOP: true, unix.ENAMETOOLONG: true,
+		unix.E2BIG: true, unix.ETXTBSY: true,
+		unix.EAGAIN: false, unix.ENOMEM: false, unix.ENOSYS: false,
+	} {
+		if got := isExecErrno(errno); got != want {
+			t.Errorf("isExecErrno(%v) = %v, want %v", errno, got, want)
+		}
+	}
 }

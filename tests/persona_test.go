@@ -98,8 +98,25 @@ func (a asInit) path(t *testing.T) string {
 func (a asInit) command(t *testing.T, args, env []string) *exec.Cmd {
 	t.Helper()
 	cmd := &exec.Cmd{Path: a.path(t), Args: append([]string{a.persona}, args...)}
-	cmd.Env = append(personaEnv(), env...)
+	cmd.Env = personaEnv()
+	for _, kv := range env {
+		// "!NAME" removes NAME.
+		if name, ok := strings.CutPrefix(kv, "!"); ok {
+			cmd.Env = slices.DeleteFunc(cmd.Env, func(e string) bool { return strings.HasPrefix(e, name+"=") })
+			continue
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
 	return cmd
+}
+
+// withDir puts the fixtures' directory in the place of {dir}.
+func withDir(words []string, dir string) []string {
+	var out []string
+	for _, w := range words {
+		out = append(out, strings.ReplaceAll(w, "{dir}", dir))
+	}
+	return out
 }
 
 // personaEnv is the test's environment without the variables any of the
@@ -239,6 +256,14 @@ func execFixtures(t *testing.T) string {
 	must(os.WriteFile(filepath.Join(dir, "badinterp"), []byte("#!/nonexistent/interpreter\n"), 0o755))
 	must(os.Symlink("loop2", filepath.Join(dir, "loop1")))
 	must(os.Symlink("loop1", filepath.Join(dir, "loop2")))
+	// For the PATH search: foo with a missing interpreter, foo a symlink
+	// loop, and a foo that runs.
+	for _, d := range []string{"pa", "pb", "pl"} {
+		must(os.Mkdir(filepath.Join(dir, d), 0o755))
+	}
+	must(os.WriteFile(filepath.Join(dir, "pa", "foo"), []byte("#!/nonexistent/interpreter\n"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "pb", "foo"), []byte("#!/bin/sh\nexit 5\n"), 0o755))
+	must(os.Symlink("foo", filepath.Join(dir, "pl", "foo")))
 	return dir
 }
 
@@ -345,6 +370,18 @@ func cliRows() []cliRow {
 	}
 	add(tini, sameOutput, nil, "-e", "127", "--", "/nonexistent")
 
+	// The PATH search, as execvp(3): a missing interpreter moves it on, a
+	// symlink loop ends it, an empty PATH is the working directory, no
+	// PATH is /bin:/usr/bin, a name longer than NAME_MAX fails at once.
+	add(all, sameOutput, []string{"PATH={dir}/pa:{dir}/pb"}, "foo")
+	add(all, sameOutput, []string{"PATH={dir}/pa"}, "foo")
+	add(all, sameOutput, []string{"PATH={dir}/pl:{dir}/pb"}, "foo")
+	add(all, sameOutput, []string{"PATH="}, "ls")
+	add(all, sameOutput, []string{"PATH=:{dir}/pb"}, "foo")
+	add(all, sameOutput, []string{"!PATH"}, "nologin")
+	add(all, sameOutput, []string{"!PATH"}, "--", "sh", "-c", "exit 4")
+	add(all, sameOutput, nil, strings.Repeat("n", 256))
+
 	// The variables.
 	add(tini, sameOutput, []string{"TINI_SUBREAPER="}, "true")
 	add(tini, sameOutput, []string{"TINI_SUBREAPER=0"}, "true")
@@ -367,10 +404,14 @@ func TestPersonaCommandLine(t *testing.T) {
 	for _, row := range cliRows() {
 		for _, persona := range row.personas {
 			name := fmt.Sprintf("%s/%s", persona, strings.Join(append(row.env, row.args...), " "))
+			if len(name) > 80 {
+				name = name[:80] + "..."
+			}
 			t.Run(name, func(t *testing.T) {
 				var got [2]cliResult
+				args, env := withDir(row.args, dir), withDir(row.env, dir)
 				for i, side := range bothSides(persona) {
-					got[i] = runCLI(t, side, row.args, row.env, dir)
+					got[i] = runCLI(t, side, args, env, dir)
 				}
 				peer, ours := got[0], got[1]
 				if peer.code != ours.code {
@@ -711,6 +752,11 @@ func sigRows() []sigRow {
 				}
 				if ours.childOutlive || !slices.Contains(ours.child, int(syscall.SIGTERM)) {
 					t.Errorf("tinit: child outlived tinit (%v) or got no SIGTERM (%v)", ours.childOutlive, ours.child)
+				}
+				// Named in the leak report with its command line, also
+				// when only the cgroup found it (tini without -s).
+				if !strings.Contains(ours.stderr, "leftover process") || !strings.Contains(ours.stderr, "rec child") {
+					t.Errorf("tinit: the leftover is not reported with its command line:\n%s", ours.stderr)
 				}
 			}})
 	}

@@ -157,16 +157,7 @@ func (b *builder) tree() {
 			if full, err := b.proc.Stat(st.Pid); err == nil && full.Start == st.Start {
 				st = full
 			}
-			p := Process{
-				Threads: []Thread{}, FDs: []FD{},
-				Pid: st.Pid, PPid: st.PPid, Pgid: st.Pgrp, Sid: st.Session, State: stateName(st),
-				CPU: float64(st.UTime+st.STime) / clockTicks, Comm: escape.Printable(st.Comm),
-				Cmdline: escape.Printable(b.proc.Cmdline(st.Pid)), start: st.Start,
-			}
-			if now > 0 {
-				p.Age = math.Round(max(0, now-float64(st.Start)/clockTicks)*1000) / 1000
-			}
-			b.d.Processes = append(b.d.Processes, p)
+			b.d.Processes = append(b.d.Processes, describe(b.proc, st, now))
 			queue = append(queue, st.Pid)
 		}
 	}
@@ -178,6 +169,26 @@ func (b *builder) tree() {
 // clockTicks is USER_HZ, the unit of /proc's times: 100 on every Linux
 // architecture Go supports.
 const clockTicks = 100
+
+// Describe is what a diagnosis says of one process, found by other means
+// (a cgroup's list), without its threads and descriptors.
+func Describe(proc *procfs.FS, st procfs.Stat) Process {
+	return describe(proc, st, bootTime())
+}
+
+// describe fills a Process from st; now is bootTime's.
+func describe(proc *procfs.FS, st procfs.Stat, now float64) Process {
+	p := Process{
+		Threads: []Thread{}, FDs: []FD{},
+		Pid: st.Pid, PPid: st.PPid, Pgid: st.Pgrp, Sid: st.Session, State: stateName(st),
+		CPU: float64(st.UTime+st.STime) / clockTicks, Comm: escape.Printable(st.Comm),
+		Cmdline: escape.Printable(proc.Cmdline(st.Pid)), start: st.Start,
+	}
+	if now > 0 {
+		p.Age = math.Round(max(0, now-float64(st.Start)/clockTicks)*1000) / 1000
+	}
+	return p
+}
 
 // bootTime returns the seconds since boot, 0 where unknown.
 func bootTime() float64 {
