@@ -34,6 +34,7 @@ func init() {
 	workload.Register("sbxwrite", helperSbxWrite)
 	workload.Register("sbxleak", helperSbxLeak)
 	workload.Register("sbxread", helperSbxRead)
+	workload.Register("sbxrofs", helperSbxROFS)
 	workload.Register("spawnwait", helperSpawnWait)
 	workload.Register("nouserns", helperNoUserNS)
 	workload.Register("fgjob", helperFgJob)
@@ -243,6 +244,20 @@ func helperSbxLeak(args []string) int {
 	}
 }
 
+// sbxrofs PATH: exit 0 when PATH is on a read-only mount, 1 when not, 3
+// when statfs fails.
+func helperSbxROFS(args []string) int {
+	var st unix.Statfs_t
+	if err := unix.Statfs(args[0], &st); err != nil {
+		fmt.Println(err)
+		return 3
+	}
+	if st.Flags&unix.ST_RDONLY == 0 {
+		return 1
+	}
+	return 0
+}
+
 // sbxread FILE: read a line from stdin, write it to FILE.
 func helperSbxRead(args []string) int {
 	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
@@ -412,10 +427,15 @@ func TestSandboxUsageErrors(t *testing.T) {
 		{"bind file on directory", []string{"--ro-bind", "/etc/hostname:/etc"}, "must both be directories or both files"},
 		{"bad net", []string{"--net", "bridge"}, `--net: want none or host, got "bridge"`},
 		{"bind without value", []string{"--bind"}, "--bind needs a value"},
+		// A mount on / is never seen (paths start from the root below
+		// it); one on /proc would replace the sandbox's own.
+		{"bind on the root", []string{"--bind", "/etc:/"}, "--bind /etc /: destination / is the sandbox's root"},
+		{"bind on proc", []string{"--ro-bind", "/etc:/proc"}, "--ro-bind /etc /proc: destination /proc is the sandbox's fresh /proc"},
+		{"pause without a command", []string{"-P"}, "no command given"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			argv := append([]string{"sandbox"}, tc.flags...)
-			if tc.name != "bind without value" {
+			if tc.name != "bind without value" && tc.name != "pause without a command" {
 				argv = append(argv, "--", "/bin/true")
 			}
 			out, code := runTinit(t, argv...)
@@ -471,6 +491,70 @@ func TestSandboxBinds(t *testing.T) {
 				_, err := os.Stat(filepath.Join(host, "out"))
 				if wrote := err == nil; wrote != tc.wrote {
 					t.Errorf("file written through the bind: %v, want %v", wrote, tc.wrote)
+				}
+			})
+		}
+	})
+}
+
+// TestSandboxBindsNotHidden checks binds that the sandbox's own mounts
+// could cover: one below /proc (it must come after the fresh /proc, as
+// `--ro-bind /proc/sys /proc/sys` expects), and one in the working
+// directory kept from the caller's /tmp (it must come after that
+// directory's own bind).
+func TestSandboxBindsNotHidden(t *testing.T) {
+	forEachSbxUser(t, func(t *testing.T, u sbxUser) {
+		t.Run("below proc", func(t *testing.T) {
+			r := startSandbox(t, sbxSpec{user: u, flags: []string{"--ro-bind", "/proc/sys"}, argv: sbxHelper(t, "sbxrofs", "/proc/sys")})
+			if code := r.wait(30 * time.Second); code != 0 {
+				t.Errorf("exit code %d, want 0 (/proc/sys read-only); stdout %q stderr:\n%s", code, r.stdout.String(), r.stderr.String())
+			}
+		})
+		t.Run("in the kept working directory", func(t *testing.T) {
+			cwd, src := sharedDir(t), sharedDir(t)
+			if !strings.HasPrefix(cwd, "/tmp/") {
+				t.Skipf("the temporary directory %s is not in /tmp", cwd)
+			}
+			sub := filepath.Join(cwd, "sub")
+			if err := os.Mkdir(sub, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(sub, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			r := startSandbox(t, sbxSpec{user: u, dir: cwd, flags: []string{"--bind", src + ":" + sub},
+				argv: sbxHelper(t, "sbxwrite", filepath.Join(sub, "out"))})
+			if code := r.wait(30 * time.Second); code != 0 {
+				t.Errorf("exit code %d, want 0; stdout %q stderr:\n%s", code, r.stdout.String(), r.stderr.String())
+			}
+			if _, err := os.Stat(filepath.Join(src, "out")); err != nil {
+				t.Errorf("the file written at %s did not reach the bind's source: %v", sub, err)
+			}
+			if _, err := os.Stat(filepath.Join(sub, "out")); err == nil {
+				t.Errorf("the file was written in the working directory's own %s, which the bind should cover", sub)
+			}
+		})
+	})
+}
+
+// TestSandboxExitZeroFlag checks -e inside the sandbox as plain tinit
+// applies it: the codes named become 0, others pass through.
+func TestSandboxExitZeroFlag(t *testing.T) {
+	forEachSbxUser(t, func(t *testing.T, u sbxUser) {
+		for _, tc := range []struct {
+			name  string
+			flags []string
+			argv  []string
+			code  int
+		}{
+			{"exit 3 with -e 3", []string{"-e", "3"}, sbxHelper(t, "exit", "3"), 0},
+			{"SIGTERM with -e 143", []string{"-e", "143"}, sbxHelper(t, "killself", "15"), 0},
+			{"exit 3 with -e 4", []string{"-e", "4"}, sbxHelper(t, "exit", "3"), 3},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := startSandbox(t, sbxSpec{user: u, flags: tc.flags, argv: tc.argv})
+				if code := r.wait(30 * time.Second); code != tc.code {
+					t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.code, r.stderr.String())
 				}
 			})
 		}

@@ -71,6 +71,10 @@ func runSandbox(args []string) (int, error) {
 	if code >= 0 {
 		return code, err
 	}
+	if len(opts.argv) == 0 {
+		// -P without a command: the sandbox has nothing to run.
+		return exitUsage, usagef("no command given; usage: tinit sandbox [flags] -- COMMAND [ARGS...]")
+	}
 	spec, err := sandboxSpec(ext)
 	if err != nil {
 		return exitUsage, err
@@ -100,7 +104,9 @@ func runSandbox(args []string) (int, error) {
 	}
 	rec := innerRecord(res, opts.argv, start)
 	writeSandboxReports(opts, rec, spec, res.Cgroup, log)
-	return rec.ExitCode, nil
+	// The inner tinit's own code, with -e applied there.
+	code, _ = signals.ExitCode(res.Status)
+	return code, nil
 }
 
 // sandboxSpec is what the sandbox isolates: a user namespace unless tinit
@@ -138,9 +144,12 @@ func innerRecord(res sandbox.Result, argv []string, start time.Time) *subreaper.
 	if res.Record != nil {
 		var rec subreaper.Record
 		if err := json.Unmarshal(res.Record, &rec); err == nil && rec.Exit != "" {
-			// The inner tinit's own exit code is the one that counts: it
-			// is what the record says unless something killed it after.
-			rec.ExitCode = code
+			// The record's code is the run's, as plain tinit reports it
+			// (before -e), unless something killed the inner tinit after
+			// it sent the record.
+			if res.Status.Signaled() {
+				rec.ExitCode = code
+			}
 			return &rec
 		}
 	}
@@ -245,12 +254,16 @@ func runInside(cfg innerConfig, opts options, log zerolog.Logger) (int, *subreap
 		}
 	}
 	rec, err := subreaper.Run(sc, log)
+	// -e as plain tinit applies it (supervise): to the command's own
+	// status and to a failed exec, not to tinit's 124, 86 or 125.
 	var execErr *subreaper.ExecError
 	switch {
 	case errors.As(err, &execErr):
-		return execErr.Code(), rec, err
+		return opts.exitCode(execErr.Code()), rec, err
 	case err != nil:
 		return exitInternal, rec, err
+	case rec.Exit == "exited" || rec.Exit == "killed":
+		return opts.exitCode(rec.ExitCode), rec, nil
 	}
 	return rec.ExitCode, rec, nil
 }

@@ -17,13 +17,17 @@ import (
 //     caller's mount namespace, and nothing mounted there later reaches in;
 //  2. the bind sources and the working directory are opened while the
 //     caller's view still holds them (a source in /tmp is hidden later);
-//  3. the binds whose destination is outside /tmp, in order;
+//  3. the binds whose destination is outside /tmp and /proc, in order;
 //  4. a fresh /proc, which shows the sandbox's processes only;
-//  5. a private tmpfs on /tmp;
-//  6. the binds into /tmp, their mount points made in the tmpfs;
+//  5. the binds below /proc, in order;
+//  6. a private tmpfs on /tmp;
 //  7. the working directory: one in the caller's /tmp that no bind covers
-//     is bound at the same path in the private one; then chdir to it;
-//  8. with NetNone, loopback up.
+//     is bound at the same path in the private one, before the binds into
+//     /tmp so that it hides none of them;
+//  8. the binds into /tmp, their mount points made in the tmpfs (those in
+//     the kept working directory exist there, see Spec.Check);
+//  9. chdir to the working directory;
+//  10. with NetNone, loopback up.
 func Enter(s Spec) error {
 	if unix.Getpid() != 1 {
 		return errors.New("the sandbox is set up by PID 1 of its own pid namespace")
@@ -41,7 +45,7 @@ func Enter(s Spec) error {
 		}
 	}()
 	for i, b := range s.Binds {
-		if !b.inTmp() {
+		if !b.inTmp() && !b.inProc() {
 			if err := bind(srcs[i], b); err != nil {
 				return err
 			}
@@ -57,8 +61,18 @@ func Enter(s Spec) error {
 		}
 		return fmt.Errorf("mount /proc: %w", err)
 	}
+	for i, b := range s.Binds {
+		if b.inProc() {
+			if err := bind(srcs[i], b); err != nil {
+				return err
+			}
+		}
+	}
 	if err := unix.Mount("tmpfs", privateTmp, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
 		return fmt.Errorf("mount a tmpfs on %s: %w", privateTmp, err)
+	}
+	if err := keepDir(s, srcs[len(s.Binds)]); err != nil {
+		return err
 	}
 	for i, b := range s.Binds {
 		if b.inTmp() {
@@ -67,8 +81,8 @@ func Enter(s Spec) error {
 			}
 		}
 	}
-	if err := keepDir(s, srcs[len(s.Binds)]); err != nil {
-		return err
+	if err := unix.Chdir(s.Dir); err != nil {
+		return fmt.Errorf("the working directory %s is not there in the sandbox: %w", s.Dir, err)
 	}
 	if s.NetNone {
 		if err := loopbackUp(); err != nil {
@@ -170,33 +184,20 @@ func mountPoint(path string, dir bool) error {
 	return unix.Close(fd)
 }
 
-// keepDir makes the working directory the same inside. One in the caller's
-// /tmp is hidden by the private tmpfs: unless a bind covers it, it is
-// bound there at the same path (the caller's directory, writable as
-// before).
+// keepDir keeps the working directory inside. One in the caller's /tmp is
+// hidden by the private tmpfs: unless a bind covers it, it is bound there
+// at the same path (the caller's directory, writable as before).
 func keepDir(s Spec, dir int) error {
-	if below(s.Dir, privateTmp) && !covered(s) {
-		if err := mountPoint(s.Dir, true); err != nil {
-			return fmt.Errorf("keep the working directory %s: %w", s.Dir, err)
-		}
-		if err := unix.Mount(fdPath(dir), s.Dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("keep the working directory %s: %w", s.Dir, err)
-		}
+	if !s.keepsDir() {
+		return nil
 	}
-	if err := unix.Chdir(s.Dir); err != nil {
-		return fmt.Errorf("the working directory %s is not there in the sandbox: %w", s.Dir, err)
+	if err := mountPoint(s.Dir, true); err != nil {
+		return fmt.Errorf("keep the working directory %s: %w", s.Dir, err)
+	}
+	if err := unix.Mount(fdPath(dir), s.Dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("keep the working directory %s: %w", s.Dir, err)
 	}
 	return nil
-}
-
-// covered reports whether a bind into /tmp holds the working directory.
-func covered(s Spec) bool {
-	for _, b := range s.Binds {
-		if b.inTmp() && below(s.Dir, b.Dst) {
-			return true
-		}
-	}
-	return false
 }
 
 // loopbackUp brings up lo, the one interface of a new network namespace

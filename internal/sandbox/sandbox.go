@@ -54,6 +54,11 @@ type Bind struct {
 // other destination must exist.
 const privateTmp = "/tmp"
 
+// freshProc is where the sandbox mounts its own proc. Binds below it are
+// mounted after it (a bind mounted before would be hidden); one on it is
+// refused, since the inner tinit reads the sandbox's processes there.
+const freshProc = "/proc"
+
 // below reports whether path is dir or inside it.
 func below(path, dir string) bool {
 	return path == dir || strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
@@ -62,29 +67,50 @@ func below(path, dir string) bool {
 // inTmp reports whether a bind's destination lies in the private /tmp.
 func (b Bind) inTmp() bool { return below(b.Dst, privateTmp) }
 
+// inProc reports whether a bind's destination lies in the fresh /proc.
+func (b Bind) inProc() bool { return below(b.Dst, freshProc) }
+
 // Check reports what is wrong with a bind before anything starts: both
 // paths absolute and clean, the source there, the destination there (or
 // below /tmp, where tinit makes it) and of the same kind, a directory on a
 // directory or a file on a file.
-func (b Bind) Check() error {
+func (b Bind) Check() error { return b.check("") }
+
+// check is Check where kept is the working directory bound from the
+// caller's /tmp into the private one (see keepDir), "" for none: a
+// destination below it is in the caller's directory, which tinit does not
+// write to, so it must exist there.
+func (b Bind) check(kept string) error {
 	for _, p := range []string{b.Src, b.Dst} {
 		if !filepath.IsAbs(p) || filepath.Clean(p) != p {
 			return fmt.Errorf("%q is not an absolute clean path", p)
 		}
 	}
+	switch {
+	case b.Dst == "/" && b.Src != "/":
+		// A mount on / would cover the root that the sandbox's paths
+		// start from without replacing it: nothing would see it.
+		return fmt.Errorf("destination / is the sandbox's root, which tinit does not replace; bind below it")
+	case b.Dst == freshProc:
+		return fmt.Errorf("destination %s is the sandbox's fresh %s, which its init needs; bind below it", b.Dst, freshProc)
+	}
+	made := b.inTmp() && (kept == "" || !below(b.Dst, kept))
 	src, err := os.Stat(b.Src)
 	if err != nil {
 		return fmt.Errorf("source: %w", unwrapPath(err))
 	}
 	dst, err := os.Stat(b.Dst)
 	switch {
-	case err != nil && b.inTmp() && errors.Is(err, os.ErrNotExist):
+	case err != nil && made && errors.Is(err, os.ErrNotExist):
 		return nil // made in the private /tmp
+	case err != nil && b.inTmp() && errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("destination: %w (it is in the working directory %s, which the sandbox keeps from the caller's /tmp, "+
+			"and tinit makes nothing there)", unwrapPath(err), kept)
 	case err != nil:
 		return fmt.Errorf("destination: %w", unwrapPath(err))
 	case b.Dst == privateTmp && !src.IsDir():
 		return fmt.Errorf("destination %s is the private /tmp, a directory; source %s is not one", b.Dst, b.Src)
-	case b.inTmp():
+	case made:
 		return nil // the private /tmp will not hold what is there now
 	case src.IsDir() != dst.IsDir():
 		return fmt.Errorf("source %s and destination %s must both be directories or both files", b.Src, b.Dst)
@@ -104,8 +130,12 @@ func unwrapPath(err error) error {
 
 // Check reports what is wrong with the spec before anything starts.
 func (s Spec) Check() error {
+	kept := ""
+	if s.keepsDir() {
+		kept = s.Dir
+	}
 	for _, b := range s.Binds {
-		if err := b.Check(); err != nil {
+		if err := b.check(kept); err != nil {
 			return fmt.Errorf("%s %s %s: %w", b.flag(), b.Src, b.Dst, err)
 		}
 	}
@@ -113,6 +143,21 @@ func (s Spec) Check() error {
 		return fmt.Errorf("working directory %q is not absolute", s.Dir)
 	}
 	return nil
+}
+
+// keepsDir reports whether the working directory is one in the caller's
+// /tmp that the sandbox binds into its own (see keepDir): below /tmp (the
+// private /tmp itself is there already), and no bind into /tmp holds it.
+func (s Spec) keepsDir() bool {
+	if s.Dir == privateTmp || !below(s.Dir, privateTmp) {
+		return false
+	}
+	for _, b := range s.Binds {
+		if b.inTmp() && below(s.Dir, b.Dst) {
+			return false
+		}
+	}
+	return true
 }
 
 func (b Bind) flag() string {

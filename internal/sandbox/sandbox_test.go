@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,6 +66,10 @@ func TestBindCheck(t *testing.T) {
 		{Bind{Src: "/nonexistent-x", Dst: "/etc"}, "source: /nonexistent-x: no such file"},
 		{Bind{Src: "/etc", Dst: "/nonexistent-x"}, "destination: /nonexistent-x: no such file"},
 		{Bind{Src: "/etc/hostname", Dst: "/etc"}, "both be directories or both files"},
+		{Bind{Src: "/etc", Dst: "/"}, "destination / is the sandbox's root"},
+		{Bind{Src: "/", Dst: "/"}, ""},
+		{Bind{Src: "/etc", Dst: "/proc"}, "destination /proc is the sandbox's fresh /proc"},
+		{Bind{Src: "/proc/sys", Dst: "/proc/sys"}, ""},
 	}
 	for _, tt := range tests {
 		err := tt.b.Check()
@@ -81,5 +87,37 @@ func TestBelow(t *testing.T) {
 		if got := below(tt.path, tt.dir); got != tt.want {
 			t.Errorf("below(%q, %q) = %v, want %v", tt.path, tt.dir, got, tt.want)
 		}
+	}
+}
+
+// TestSpecCheckKeptDir: a destination in the working directory kept from
+// the caller's /tmp is in the caller's directory, where tinit makes
+// nothing, so it must exist; elsewhere in /tmp tinit makes it.
+func TestSpecCheckKeptDir(t *testing.T) {
+	dir := t.TempDir() // below /tmp where TMPDIR is unset
+	if !below(dir, privateTmp) {
+		t.Skipf("the test's temporary directory %s is not in /tmp", dir)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "there"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		s    Spec
+		want string
+	}{
+		{"missing in the kept dir", Spec{Dir: dir, Binds: []Bind{{Src: "/etc", Dst: dir + "/new"}}},
+			"it is in the working directory " + dir + ", which the sandbox keeps"},
+		{"there in the kept dir", Spec{Dir: dir, Binds: []Bind{{Src: "/etc", Dst: dir + "/there"}}}, ""},
+		{"elsewhere in /tmp", Spec{Dir: dir, Binds: []Bind{{Src: "/etc", Dst: "/tmp/tinit-made-" + filepath.Base(dir)}}}, ""},
+		{"the kept dir covered", Spec{Dir: dir, Binds: []Bind{{Src: "/etc", Dst: "/tmp/x"}, {Src: dir, Dst: dir}, {Src: "/etc", Dst: dir + "/new"}}}, ""},
+		{"cwd /tmp itself", Spec{Dir: "/tmp", Binds: []Bind{{Src: "/etc", Dst: "/tmp/tinit-made-" + filepath.Base(dir)}}}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.s.Check()
+			if (tt.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Check() = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
