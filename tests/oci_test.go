@@ -197,6 +197,9 @@ func TestOCIBadInput(t *testing.T) {
 		{"terminal without one", `"terminal":true`, "process.terminal: true, but tinit's stdin is not a terminal", 2},
 		{"limit refused", `"rlimits":[{"type":"RLIMIT_CORE","soft":0,"hard":0},{"type":"RLIMIT_NOFILE","soft":9223372036854775807,"hard":9223372036854775807}]`, "process.rlimits[1]: setrlimit RLIMIT_NOFILE", 125},
 		{"missing cwd", `"cwd":null`, "process.cwd: missing", 2},
+		// encoding/json would turn the bad byte into U+FFFD.
+		{"env not UTF-8", "\"env\":[\"A=\xff\"]", "process.env[0]: not valid UTF-8", 2},
+		{"NUL in an argument", `"args":["/bin/true","a\u0000b"]`, "process.args[1]: a NUL byte", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -233,5 +236,27 @@ func TestOCIUsage(t *testing.T) {
 	}
 	if _, code := runTinit(t, "--oci-process", file); code != 0 {
 		t.Errorf("tinit --oci-process with /bin/true: exit %d", code)
+	}
+}
+
+// TestOCIFileTooLarge: tinit reads no more of the file than any process it
+// could start takes (/dev/zero was read until memory ran out). A sparse
+// file just above the bound stands for it, which a tinit without the bound
+// reads whole, quickly, and refuses as invalid JSON.
+func TestOCIFileTooLarge(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "huge.json")
+	f, err := os.Create(file)
+	if err == nil {
+		err = f.Truncate(64<<20 + 1)
+		f.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pre := range [][]string{nil, {"sandbox"}} {
+		stderr, code := runTinit(t, append(pre, "--oci-process", file)...)
+		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, file+": larger than 64 MiB") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and one line saying the file is too large", pre, code, stderr)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,7 +136,7 @@ func (e extraOptions) loadProcess(rest []string) (*oci.Process, []string, error)
 	if cmdGiven(rest) {
 		return nil, nil, usagef("%s gives the command; give none after the flags", flag)
 	}
-	b, err := os.ReadFile(e.ociFile)
+	b, err := readOCIFile(e.ociFile)
 	if err != nil {
 		return nil, nil, usagef("%s: %v", flag, err)
 	}
@@ -152,6 +153,39 @@ func (e extraOptions) loadProcess(rest []string) (*oci.Process, []string, error)
 		flags = flags[:len(flags)-1]
 	}
 	return p, append(append(flags, "--"), p.Args...), nil
+}
+
+// maxOCIFile bounds what tinit reads of an OCI file. A command line and
+// environment that execve(2) takes are at most 6 MiB (3/4 of the kernel's
+// 8 MiB stack limit for them), so a real file is far smaller; without a
+// bound, /dev/zero or a runaway generator would be read until memory ran
+// out.
+const maxOCIFile = 64 << 20
+
+// readOCIFile reads file whole, up to maxOCIFile.
+func readOCIFile(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxOCIFile+1))
+	switch {
+	case err != nil:
+		return nil, &os.PathError{Op: "read", Path: file, Err: unwrapPathErr(err)}
+	case len(b) > maxOCIFile:
+		return nil, fmt.Errorf("%s: larger than %d MiB, more than any process tinit could start", file, maxOCIFile>>20)
+	}
+	return b, nil
+}
+
+// unwrapPathErr is the error of a *os.PathError, or err.
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // ociSource names the OCI flag and its file, for messages.

@@ -22,6 +22,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -172,6 +173,11 @@ func checkArgs(args []string, path string) ([]string, error) {
 	case args[0] == "":
 		return nil, fieldErr(path+"[0]", "an empty command name")
 	}
+	for i, a := range args {
+		if strings.ContainsRune(a, 0) {
+			return nil, fieldErr(fmt.Sprintf("%s[%d]", path, i), "a NUL byte in %q, which no command line can hold", a)
+		}
+	}
 	return args, nil
 }
 
@@ -297,7 +303,7 @@ func object(b []byte, path string) (map[string]json.RawMessage, error) {
 		}
 		what := "want a JSON object"
 		if path == "" {
-			what = "the file " + what
+			what = "want the file to hold a JSON object"
 		}
 		return nil, fieldErr(path, "%s, got %s", what, kind(b))
 	}
@@ -339,6 +345,11 @@ func decode(obj map[string]json.RawMessage, key, path string, dst any) error {
 }
 
 func decodeValue(raw json.RawMessage, path string, v reflect.Value) error {
+	if v.Kind() == reflect.String && !utf8.Valid(raw) {
+		// encoding/json would replace each bad byte with U+FFFD: the
+		// command would get other bytes than the file holds.
+		return fieldErr(path, "not valid UTF-8 (JSON text must be)")
+	}
 	if v.Kind() != reflect.Slice {
 		if err := json.Unmarshal(raw, v.Addr().Interface()); err != nil {
 			return fieldErr(path, "want %s, got %s", want(v.Type()), kind(raw))

@@ -32,12 +32,17 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		name, in, path, msg string
 	}{
 		{"not json", `{"args":`, "", "invalid JSON"},
-		{"not an object", `[1]`, "", "want a JSON object, got an array"},
+		{"not an object", `[1]`, "", "a JSON object, got an array"},
 		{"no args", `{"cwd":"/"}`, "args", "missing"},
 		{"empty args", `{"args":[],"cwd":"/"}`, "args", "missing or empty"},
 		{"args not strings", `{"args":["a",1],"cwd":"/"}`, "args[1]", "want a string, got the number 1"},
 		{"args a string", `{"args":"ls","cwd":"/"}`, "args", "want an array of strings, got a string"},
 		{"empty command", `{"args":[""],"cwd":"/"}`, "args[0]", "empty command"},
+		{"NUL in the command", `{"args":["sh\u0000x"],"cwd":"/"}`, "args[0]", "a NUL byte"},
+		{"NUL in an argument", `{"args":["sh","a\u0000b"],"cwd":"/"}`, "args[1]", "a NUL byte"},
+		{"args not UTF-8", "{\"args\":[\"sh\",\"\xff\"],\"cwd\":\"/\"}", "args[1]", "not valid UTF-8"},
+		{"env not UTF-8", "{\"args\":[\"a\"],\"cwd\":\"/\",\"env\":[\"A=\xc3\x28\"]}", "env[0]", "not valid UTF-8"},
+		{"cwd not UTF-8", "{\"args\":[\"a\"],\"cwd\":\"/\xfe\"}", "cwd", "not valid UTF-8"},
 		{"env without =", `{"args":["a"],"cwd":"/","env":["A=1","B"]}`, "env[1]", "want KEY=VALUE"},
 		{"no cwd", `{"args":["a"]}`, "cwd", "missing"},
 		{"relative cwd", `{"args":["a"],"cwd":"tmp"}`, "cwd", "absolute"},
