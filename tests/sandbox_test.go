@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ func init() {
 	workload.Register("sbxread", helperSbxRead)
 	workload.Register("sbxrofs", helperSbxROFS)
 	workload.Register("spawnwait", helperSpawnWait)
+	workload.Register("spawnthread", helperSpawnThread)
 	workload.Register("nouserns", helperNoUserNS)
 	workload.Register("fgjob", helperFgJob)
 }
@@ -283,6 +285,37 @@ func helperSpawnWait(args []string) int {
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// spawnthread ARGV...: start ARGV from a thread that then exits, while
+// this process lives on; exit with ARGV's code (125 if it was killed).
+func helperSpawnThread(args []string) int {
+	// This goroutine keeps the main thread, which the runtime never ends,
+	// so that the one below runs on another.
+	runtime.LockOSThread()
+	started := make(chan *exec.Cmd)
+	go func() {
+		// A goroutine that ends locked to its thread ends the thread.
+		runtime.LockOSThread()
+		c := exec.Command(args[0], args[1:]...)
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		if err := c.Start(); err != nil {
+			started <- nil
+			return
+		}
+		time.Sleep(100 * time.Millisecond) // tinit is running by now
+		started <- c
+	}()
+	c := <-started
+	if c == nil {
+		return 3
+	}
+	c.Wait()
+	if c.ProcessState.ExitCode() < 0 {
+		fmt.Println("killed:", c.ProcessState)
+		return 125
+	}
+	return c.ProcessState.ExitCode()
 }
 
 // nouserns UID ARGV...: in a user namespace of its own, as its root, set
@@ -588,6 +621,24 @@ func TestSandboxDiesWithOuterOrItsParent(t *testing.T) {
 					return len(marked(marker)) == 0 && len(tinitsOf(argv)) == 0
 				})
 			})
+		}
+	})
+}
+
+// TestSandboxOutlivesTheThreadThatStartedIt: a thread of tinit's parent
+// that started it and exits is no death of the parent (PR_SET_PDEATHSIG
+// took it for one, and killed the run).
+func TestSandboxOutlivesTheThreadThatStartedIt(t *testing.T) {
+	forEachSbxUser(t, func(t *testing.T, u sbxUser) {
+		argv := append(sbxHelper(t, "spawnthread"), sandboxArgv(t, nil, sbxHelper(t, "sleepfor", "500ms"))...)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		_, cmd.Dir = sbxBin(t)
+		if u.uid != 0 {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.uid)}}
+		}
+		out, err := cmd.CombinedOutput()
+		if code := exitCode(cmd.ProcessState); code != 0 {
+			t.Errorf("exit %d (%v), output %q; want the sandbox's command to run to its end (0)", code, err, out)
 		}
 	})
 }

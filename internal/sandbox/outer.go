@@ -63,7 +63,8 @@ const recordWait = time.Second
 // when the kernel refused the namespaces).
 func (o Outer) Run() (Result, error) {
 	var res Result
-	if err := o.prepare(); err != nil {
+	parentGone, err := o.prepare()
+	if err != nil {
 		return res, err
 	}
 	outerEnd, innerEnd, err := Pair()
@@ -94,7 +95,7 @@ func (o Outer) Run() (Result, error) {
 	if err := signals.AfterSpawn(nil); err != nil {
 		o.Log.Warn().Err(err).Msg("cannot ignore signals tinit does not forward")
 	}
-	res.Status, res.Record = supervise(in, outerEnd, sigs, o.Log)
+	res.Status, res.Record = supervise(in, outerEnd, sigs, parentGone, o.Log)
 	if st.Foreground {
 		// The shell that started tinit expects its group in the
 		// foreground again (SIGTTOU is ignored by now).
@@ -106,11 +107,12 @@ func (o Outer) Run() (Result, error) {
 	return res, nil
 }
 
-// prepare does what must precede the clone: the parent-death signal, and
-// the signal dispositions the inner tinit inherits.
-func (o Outer) prepare() error {
-	if err := dieWithParent(); err != nil {
-		return err
+// prepare does what must precede the clone: the watch on tinit's parent,
+// and the signal dispositions the inner tinit inherits.
+func (o Outer) prepare() (<-chan struct{}, error) {
+	parentGone, err := watchParent()
+	if err != nil {
+		return nil, err
 	}
 	if err := signals.DefaultSIGCHLD(); err != nil {
 		o.Log.Warn().Err(err).Msg("cannot set SIGCHLD to its default; a SIGCHLD handler will run per child")
@@ -118,7 +120,7 @@ func (o Outer) prepare() error {
 	if err := signals.BeforeSpawn(); err != nil {
 		o.Log.Warn().Err(err).Msg("cannot reset signal dispositions for the child")
 	}
-	return nil
+	return parentGone, nil
 }
 
 // clone makes the sandbox's cgroup, where one can be made, and clones the
@@ -151,6 +153,38 @@ func (o Outer) removeCgroup(cg *cgroup.Run) {
 	}
 }
 
+// watchParent returns a channel closed when tinit's parent process exits:
+// supervise then kills the inner tinit, and the sandbox with it. It
+// watches the parent's pidfd, which is readable once the whole process has
+// exited. PR_SET_PDEATHSIG would fire when the thread that started tinit
+// exits, which in a multi-threaded parent (a thread pool, a Python thread)
+// is no death of the parent at all. Where pidfd_open is missing, it falls
+// back to that signal (SIGKILL), and the channel is nil.
+func watchParent() (<-chan struct{}, error) {
+	ppid := unix.Getppid()
+	fd, err := unix.PidfdOpen(ppid, 0)
+	if err != nil {
+		return nil, dieWithParent()
+	}
+	if unix.Getppid() != ppid {
+		unix.Close(fd)
+		return nil, errors.New("tinit's parent exited while it started")
+	}
+	gone := make(chan struct{})
+	go func() {
+		defer unix.Close(fd)
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			_, err := unix.Poll(fds, -1)
+			if !errors.Is(err, unix.EINTR) && (err != nil || fds[0].Revents != 0) {
+				break
+			}
+		}
+		close(gone)
+	}()
+	return gone, nil
+}
+
 // dieWithParent makes the outer tinit die with its parent, and so the
 // sandbox with it (the inner tinit dies with the outer one).
 func dieWithParent() error {
@@ -166,7 +200,7 @@ func dieWithParent() error {
 
 // supervise forwards signals to the inner tinit until it exits, and
 // returns its status and its record.
-func supervise(in Inner, channel int, sigs <-chan os.Signal, log zerolog.Logger) (unix.WaitStatus, []byte) {
+func supervise(in Inner, channel int, sigs <-chan os.Signal, parentGone <-chan struct{}, log zerolog.Logger) (unix.WaitStatus, []byte) {
 	exited := make(chan unix.WaitStatus, 1)
 	go func() {
 		var ws unix.WaitStatus
@@ -199,6 +233,10 @@ func supervise(in Inner, channel int, sigs <-chan os.Signal, log zerolog.Logger)
 				continue
 			}
 			forward(in, sig, log)
+		case <-parentGone:
+			parentGone = nil
+			log.Warn().Msg("tinit's parent exited; killing the sandbox")
+			forward(in, unix.SIGKILL, log)
 		case <-readyCh:
 			readyCh = nil
 			for _, sig := range held {
