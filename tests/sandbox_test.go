@@ -479,6 +479,29 @@ func TestSandboxUsageErrors(t *testing.T) {
 	}
 }
 
+// TestSandboxInitByHand: the inner tinit's hidden command, run by hand,
+// is a usage error that writes nothing to the descriptor it names (it
+// wrote its ready byte to any).
+func TestSandboxInitByHand(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "fd3")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(tinitBin, "sandbox-init", "3")
+	cmd.ExtraFiles = []*os.File{f}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Run()
+	if code := exitCode(cmd.ProcessState); code != 2 || !strings.Contains(stderr.String(), "sandbox-init is started by tinit sandbox only") {
+		t.Errorf("exit %d, stderr %q; want 2 and a usage error", code, stderr.String())
+	}
+	if b := readFile(t, file); b != "" {
+		t.Errorf("fd 3 got %q, want nothing", b)
+	}
+}
+
 // runTinit runs tinit with args to its end and returns what it wrote to
 // stderr and its exit code.
 func runTinit(t *testing.T, args ...string) (string, int) {

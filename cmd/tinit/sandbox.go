@@ -189,8 +189,10 @@ func runInner(args []string) (int, error) {
 	if len(args) != 1 {
 		return exitUsage, usagef("%s is started by tinit sandbox only", innerCommand)
 	}
+	// Run by hand, it would write to whatever descriptor it was given.
 	ch, err := strconv.Atoi(args[0])
-	if err != nil || ch < 3 {
+	var st unix.Stat_t
+	if err != nil || ch < 3 || unix.Getpid() != 1 || unix.Fstat(ch, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return exitUsage, usagef("%s is started by tinit sandbox only", innerCommand)
 	}
 	// A re-execution keeps the channel at its number; after it, the
