@@ -168,6 +168,16 @@ func TestOCIProcessInSandbox(t *testing.T) {
 	}
 	checkProbeFields(t, readProbe(t, out), cwd, nobody, nil)
 
+	// Without a bind of its own, the process's cwd in the caller's /tmp is
+	// kept as the caller's working directory would be (it was missing in
+	// the private /tmp: exit 125).
+	os.Remove(out)
+	r = startSandbox(t, sbxSpec{user: sbxUser{"user", nobody}, flags: []string{"--bind", dir, "--oci-process", file}})
+	if code := r.wait(30 * time.Second); code != 0 {
+		t.Fatalf("cwd not bound: exit code %d; stderr:\n%s", code, r.stderr.String())
+	}
+	checkProbeFields(t, readProbe(t, out), cwd, nobody, nil)
+
 	os.Remove(out)
 	writeJSON(t, file, ociProcess(bin, out, cwd, 0))
 	r = startSandbox(t, sbxSpec{user: sbxUser{"user", nobody}, flags: []string{"--bind", dir, "--oci-process", file}})

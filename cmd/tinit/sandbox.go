@@ -75,7 +75,7 @@ func runSandbox(args []string) (int, error) {
 		// -P without a command: the sandbox has nothing to run.
 		return exitUsage, usagef("no command given; usage: tinit sandbox [flags] -- COMMAND [ARGS...]")
 	}
-	spec, err := sandboxSpec(ext)
+	spec, err := sandboxSpec(ext, proc)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -113,9 +113,17 @@ func runSandbox(args []string) (int, error) {
 // runs as root with CAP_SYS_ADMIN (and CAP_NET_ADMIN for --net none; a
 // container's root usually lacks them, and then gets one that maps root to
 // itself), the caller's ids, the network, the binds, the working
-// directory.
-func sandboxSpec(ext extraOptions) (sandbox.Spec, error) {
+// directory (an OCI process's own where it is one, else the caller's).
+func sandboxSpec(ext extraOptions, proc *oci.Process) (sandbox.Spec, error) {
 	dir, err := os.Getwd()
+	if proc != nil {
+		// The command's directory is the process's: keep that one, bound
+		// from the caller's /tmp as the caller's would be. One that is
+		// no directory here fails in Apply, which names the field.
+		if st, serr := os.Stat(proc.Cwd); serr == nil && st.IsDir() {
+			dir, err = proc.Cwd, nil
+		}
+	}
 	if err != nil {
 		return sandbox.Spec{}, fmt.Errorf("the working directory: %w", err)
 	}
