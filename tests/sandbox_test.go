@@ -479,6 +479,16 @@ func TestSandboxUsageErrors(t *testing.T) {
 	}
 }
 
+// TestSandboxAfterAFlag: `sandbox` after one of tinit's flags is read as
+// the command; when no such command exists, the line says where it goes.
+func TestSandboxAfterAFlag(t *testing.T) {
+	out, code := runTinit(t, "--grace", "1s", "sandbox", "--", "/bin/true")
+	want := "tinit: sandbox: command not found (tinit sandbox must come first: tinit sandbox [flags] -- COMMAND)\n"
+	if code != 127 || out != want {
+		t.Errorf("exit %d, stderr %q; want 127 and %q", code, out, want)
+	}
+}
+
 // TestSandboxInitByHand: the inner tinit's hidden command, run by hand,
 // is a usage error that writes nothing to the descriptor it names (it
 // wrote its ready byte to any).

@@ -56,7 +56,13 @@ var tinitPersona = persona{
 		return stop{stderr: "tinit: " + escape.Printable(msg) + "\n", code: exitInternal}
 	},
 	execFailed: func(e *subreaper.ExecError) stop {
-		return stop{stderr: "tinit: " + escape.Printable(e.Error()) + "\n", code: e.Code()}
+		hint := ""
+		if e.Cmd == "sandbox" && e.Code() == 127 {
+			// `tinit --grace 1s sandbox -- CMD`: sandbox is read as the
+			// command once a flag precedes it.
+			hint = " (tinit sandbox must come first: tinit sandbox [flags] -- COMMAND)"
+		}
+		return stop{stderr: "tinit: " + escape.Printable(e.Error()) + hint + "\n", code: e.Code()}
 	},
 }
 
