@@ -1249,3 +1249,33 @@ func (r procRef) kill() {
 		syscall.Kill(r.pid, syscall.SIGKILL)
 	}
 }
+
+// TestBrokenStderr: with stderr a pipe nobody reads any more, tinit still
+// runs the command and exits with its code, under its own name (logging)
+// and as tini (whose warning comes before the command starts); the Go
+// runtime would otherwise end it of SIGPIPE at its first message.
+func TestBrokenStderr(t *testing.T) {
+	for _, tc := range []struct {
+		side asInit
+		args []string
+	}{
+		{asInit{persona: "tinit"}, []string{"-vv", "--", "sh", "-c", "exit 3"}},
+		{asInit{persona: "tini"}, []string{"--", "sh", "-c", "exit 3"}},
+		{asInit{persona: "dumb-init"}, []string{"-v", "--", "sh", "-c", "exit 3"}},
+	} {
+		t.Run(tc.side.persona, func(t *testing.T) {
+			rd, wr, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rd.Close()
+			cmd := tc.side.command(t, tc.args, nil)
+			cmd.Stderr = wr
+			err = cmd.Run()
+			wr.Close()
+			if code := exitCode(cmd.ProcessState); code != 3 {
+				t.Errorf("exit %d (%v), want the command's 3", code, err)
+			}
+		})
+	}
+}

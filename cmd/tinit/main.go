@@ -107,7 +107,7 @@ func run(argv0 string, args []string, lookup lookupFunc) int {
 		return 0
 	}
 	if o.tiniWarning && o.noSubreaper && unix.Getpid() != 1 && !isSubreaper() {
-		os.Stderr.WriteString(tiniLine("WARN", tiniWarning))
+		stderr.Write([]byte(tiniLine("WARN", tiniWarning)))
 	}
 	return supervise(p, o, o.config(getenvOf(lookup)), log)
 }
@@ -145,7 +145,7 @@ func startLog(o options, p *persona) zerolog.Logger {
 // finish prints what st says and returns its exit code.
 func finish(st stop) int {
 	os.Stdout.WriteString(st.stdout)
-	os.Stderr.WriteString(st.stderr)
+	stderr.Write([]byte(st.stderr))
 	return st.code
 }
 
@@ -201,13 +201,16 @@ func isTerminal(fd int) bool {
 func newLogger(verbosity int, format string, p *persona) zerolog.Logger {
 	level := zerolog.WarnLevel - zerolog.Level(verbosity)
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	// A line that cannot be written is lost; zerolog's own complaint
+	// would go to os.Stderr, whose broken pipe ends the program.
+	zerolog.ErrorHandler = func(error) {}
 	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
-	var out = zerolog.New(os.Stderr)
+	var out = zerolog.New(stderr)
 	switch {
 	case format == "peer" && p.head != nil:
-		out = zerolog.New(consoleWriter{out: os.Stderr, head: p.head})
+		out = zerolog.New(consoleWriter{out: stderr, head: p.head})
 	case format == "console" || format == "auto" && isTerminal(2):
-		out = zerolog.New(consoleWriter{out: os.Stderr})
+		out = zerolog.New(consoleWriter{out: stderr})
 	}
 	return out.Level(level).With().Timestamp().Str("app", "tinit").Logger()
 }
