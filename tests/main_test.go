@@ -16,8 +16,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/tinit-dev/tinit/internal/cgroup"
+	"github.com/tinit-dev/tinit/internal/procfs"
 	"github.com/tinit-dev/tinit/internal/workload"
 )
 
@@ -61,8 +64,40 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
+	if left := staleCgroups(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "cgroups of dead runs left behind: %s\n", strings.Join(left, " "))
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// staleCgroups lists the groups of runs whose tinit is dead that are still
+// there once a last run of tinit (which removes such groups) is over. The
+// tests SIGKILL tinit, whose group then stays until the next run; none may
+// be left after the suite.
+func staleCgroups() []string {
+	proc := procfs.New(nil)
+	parent, err := cgroup.Parent(proc)
+	if err != nil {
+		return nil // no cgroup v2 here: no run made one
+	}
+	self, err := cgroup.Self(proc)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	sweep := exec.Command(tinitBin, "--", "true")
+	if out, err := sweep.CombinedOutput(); err != nil {
+		return []string{fmt.Sprintf("(the sweeping run failed: %v: %s)", err, out)}
+	}
+	ents, _ := os.ReadDir(parent)
+	var left []string
+	for _, e := range ents {
+		if e.IsDir() && cgroup.MadeByDead(e.Name(), self, proc) {
+			left = append(left, filepath.Join(parent, e.Name()))
+		}
+	}
+	return left
 }
 
 // buildTinit uses $TINIT_BIN when set (make test passes bin/tinit), else

@@ -80,6 +80,13 @@ func (o Owner) dead(self Owner, proc *procfs.FS) bool {
 	return st.Start != o.Start
 }
 
+// MadeByDead reports whether name is a group this package made for a run
+// whose tinit is proven dead (see Owner).
+func MadeByDead(name string, self Owner, proc *procfs.FS) bool {
+	o, ok := parseName(name)
+	return ok && o.dead(self, proc)
+}
+
 // CleanStale removes, below the run's parent group, at most max groups
 // whose makers are proven dead (see Owner), with the groups below them. A
 // group that still holds a process is left alone (rmdir fails). It
@@ -99,8 +106,7 @@ func (r *Run) CleanStale(self Owner, proc *procfs.FS, max int) ([]string, error)
 		if len(removed) == max {
 			break
 		}
-		o, ok := parseName(name)
-		if !ok || name == r.name || !o.dead(self, proc) {
+		if name == r.name || !MadeByDead(name, self, proc) {
 			continue
 		}
 		if err := removeGroup(r.fds, r.parent, name); err != nil {
