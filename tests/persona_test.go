@@ -688,73 +688,25 @@ func sigRows() []sigRow {
 
 	// Deliberate differences. The fault signals (and SIGABRT for tini and
 	// catatonit) end the peer: sent by kill(1) they are not faults, and
-	// tinit keeps running and forwards nothing. SIGURG, SIGPROF and
-	// SIGSTKFLT belong to the Go runtime and are not forwarded.
+	// tinit keeps running and forwards nothing. dumb-init forwards them;
+	// tinit under its name ignores them too. 32 and 33 are the C
+	// library's own: not in the set the peers wait on, they end each
+	// peer; tinit ignores them. SIGURG, SIGPROF, SIGSTKFLT and 34 belong
+	// to the Go runtime and are not forwarded.
+	faults := sigList(syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS)
+	differ := func(p string, group bool, why string, check func(syscall.Signal) func(*testing.T, sigResult, sigResult), sigs ...syscall.Signal) {
+		for _, sig := range sigs {
+			rows = append(rows, sigRow{group: group, persona: p, send: sigList(sig), differs: why, check: check(sig)})
+		}
+	}
 	for _, p := range []string{"tini", "catatonit"} {
-		for _, sig := range sigList(syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS, syscall.SIGABRT) {
-			rows = append(rows, sigRow{persona: p, send: sigList(sig), differs: "a fault signal sent by kill ends the peer; tinit ignores it",
-				check: func(t *testing.T, peer, ours sigResult) {
-					// A peer started with the signal ignored (the test's
-					// own parent may ignore it) inherits SIG_IGN, and lives.
-					ignored := sigState(t, os.Getpid(), "SigIgn")&sigBit(sig) != 0
-					switch {
-					case ignored && peer.code != 0:
-						t.Errorf("peer, with %d ignored from the start: exit %d, expected to live on", sig, peer.code)
-					case !ignored && peer.code != 128+int(sig):
-						t.Errorf("peer: exit %d, expected death by the signal (%d)", peer.code, 128+int(sig))
-					}
-					if ours.code != 0 || slices.Contains(ours.main, int(sig)) {
-						t.Errorf("tinit: exit %d and the command recorded %v; expected it to ignore %d and forward the final SIGTERM", ours.code, ours.main, sig)
-					}
-				}})
-		}
+		differ(p, false, "a fault signal sent by kill ends the peer; tinit ignores it", peerDiesTinitIgnores, append(faults, syscall.SIGABRT)...)
 	}
-	// dumb-init forwards the fault signals; tinit under its name ignores
-	// them too.
-	for _, sig := range sigList(syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS) {
-		rows = append(rows, sigRow{group: true, persona: "dumb-init", send: sigList(sig), differs: "dumb-init forwards a fault signal sent by kill; tinit ignores it",
-			check: func(t *testing.T, peer, ours sigResult) {
-				if !slices.Contains(peer.main, int(sig)) {
-					t.Errorf("peer did not forward %d: %v", sig, peer.main)
-				}
-				if slices.Contains(ours.main, int(sig)) {
-					t.Errorf("tinit forwarded %d: %v", sig, ours.main)
-				}
-			}})
-	}
-	// 32 and 33 are the C library's own: not in the set the peers wait
-	// on, they end each peer; tinit ignores them.
+	differ("dumb-init", true, "dumb-init forwards a fault signal sent by kill; tinit ignores it", peerForwardsTinitNot, faults...)
 	for _, p := range []string{"tini", "dumb-init", "catatonit"} {
-		for _, sig := range sigList(32, 33) {
-			rows = append(rows, sigRow{persona: p, send: sigList(sig), differs: "signals 32 and 33 end the peer; tinit ignores them",
-				check: func(t *testing.T, peer, ours sigResult) {
-					// A peer started with the signal ignored (the test's
-					// own parent may ignore it) inherits SIG_IGN, and lives.
-					ignored := sigState(t, os.Getpid(), "SigIgn")&sigBit(sig) != 0
-					switch {
-					case ignored && peer.code != 0:
-						t.Errorf("peer, with %d ignored from the start: exit %d, expected to live on", sig, peer.code)
-					case !ignored && peer.code != 128+int(sig):
-						t.Errorf("peer: exit %d, expected death by the signal (%d)", peer.code, 128+int(sig))
-					}
-					if ours.code != 0 || slices.Contains(ours.main, int(sig)) {
-						t.Errorf("tinit: exit %d and the command recorded %v; expected it to ignore %d and forward the final SIGTERM", ours.code, ours.main, sig)
-					}
-				}})
-		}
-	}
-	for _, p := range []string{"tini", "dumb-init", "catatonit"} {
-		for _, sig := range sigList(syscall.SIGURG, syscall.SIGPROF, syscall.SIGSTKFLT, 34) {
-			rows = append(rows, sigRow{persona: p, send: sigList(sig), differs: "the Go runtime keeps the signal; tinit does not forward it",
-				check: func(t *testing.T, peer, ours sigResult) {
-					if !slices.Contains(peer.main, int(sig)) {
-						t.Errorf("peer did not forward %d: %v", sig, peer.main)
-					}
-					if slices.Contains(ours.main, int(sig)) {
-						t.Errorf("tinit forwarded %d: %v", sig, ours.main)
-					}
-				}})
-		}
+		differ(p, false, "signals 32 and 33 end the peer; tinit ignores them", peerDiesTinitIgnores, 32, 33)
+		differ(p, false, "the Go runtime keeps the signal; tinit does not forward it", peerForwardsTinitNot,
+			syscall.SIGURG, syscall.SIGPROF, syscall.SIGSTKFLT, 34)
 	}
 	// Leftovers: each peer leaves the command's child running when the
 	// command exits; tinit ends it unless TINIT_LEAVE_LEFTOVERS is set.
@@ -775,6 +727,37 @@ func sigRows() []sigRow {
 			}})
 	}
 	return rows
+}
+
+// peerDiesTinitIgnores checks a row where sig ends the peer (unless the
+// test inherited it ignored, which the peer inherits too) and tinit
+// ignores it, forwarding the final SIGTERM.
+func peerDiesTinitIgnores(sig syscall.Signal) func(*testing.T, sigResult, sigResult) {
+	return func(t *testing.T, peer, ours sigResult) {
+		ignored := sigState(t, os.Getpid(), "SigIgn")&sigBit(sig) != 0
+		switch {
+		case ignored && peer.code != 0:
+			t.Errorf("peer, with %d ignored from the start: exit %d, expected to live on", sig, peer.code)
+		case !ignored && peer.code != 128+int(sig):
+			t.Errorf("peer: exit %d, expected death by the signal (%d)", peer.code, 128+int(sig))
+		}
+		if ours.code != 0 || slices.Contains(ours.main, int(sig)) {
+			t.Errorf("tinit: exit %d and the command recorded %v; expected it to ignore %d and forward the final SIGTERM", ours.code, ours.main, sig)
+		}
+	}
+}
+
+// peerForwardsTinitNot checks a row where the peer forwards sig and tinit
+// does not.
+func peerForwardsTinitNot(sig syscall.Signal) func(*testing.T, sigResult, sigResult) {
+	return func(t *testing.T, peer, ours sigResult) {
+		if !slices.Contains(peer.main, int(sig)) {
+			t.Errorf("peer did not forward %d: %v", sig, peer.main)
+		}
+		if slices.Contains(ours.main, int(sig)) {
+			t.Errorf("tinit forwarded %d: %v", sig, ours.main)
+		}
+	}
 }
 
 // TestPersonaSignals compares what the command and its child receive from
