@@ -120,19 +120,20 @@ func withDir(words []string, dir string) []string {
 }
 
 // personaEnv is the test's environment without the variables any of the
-// inits reads, so that only a row's own reach them.
+// inits reads, so that only a row's own reach them, and with CI=true, as a
+// CI job has it, wherever the tests run (tinit reads CI).
 func personaEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "TINI_") || strings.HasPrefix(name, "TINIT_") ||
 			strings.HasPrefix(name, "DUMB_INIT_") || strings.HasPrefix(name, "CATATONIT_") ||
-			name == "POSIXLY_CORRECT" {
+			name == "POSIXLY_CORRECT" || name == "CI" {
 			continue
 		}
 		env = append(env, kv)
 	}
-	return env
+	return append(env, "CI=true")
 }
 
 // bothSides runs f for tinit under the personality's name and for the peer.

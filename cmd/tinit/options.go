@@ -118,9 +118,11 @@ type options struct {
 
 // peerDefaults are the options a peer's persona starts from: tinit's
 // defaults, the peer's way of logging, and what every peer does unlike
-// tinit's own persona: the command inherits the descriptors tinit did.
+// tinit's own persona: the command inherits the descriptors tinit did, and
+// a stop signal is passed on without a diagnosis where CI=true (a peer
+// prints nothing then; TINIT_DIAGNOSE_ON_STOP=1 asks for it).
 func peerDefaults() options {
-	return options{grace: subreaper.DefaultGrace, logFormat: "peer", passInherited: true}
+	return options{grace: subreaper.DefaultGrace, logFormat: "peer", passInherited: true, diagnoseSet: true}
 }
 
 // usageError is a mistake on the command line or in a TINIT_ variable.

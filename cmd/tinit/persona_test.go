@@ -236,3 +236,32 @@ func TestTiniUsageName(t *testing.T) {
 		}
 	}
 }
+
+// TestPeerDiagnoseOnStop: under a peer's name, CI=true does not turn on
+// the diagnosis of a stop signal (the peer prints nothing then); the
+// runner's variable does.
+func TestPeerDiagnoseOnStop(t *testing.T) {
+	for _, name := range []string{"tini", "dumb-init", "catatonit"} {
+		for _, tc := range []struct {
+			env  []string
+			want bool
+		}{
+			{[]string{"CI=true"}, false},
+			{[]string{"CI=true", "TINIT_DIAGNOSE_ON_STOP=1"}, true},
+			{[]string{"TINIT_DIAGNOSE_ON_STOP=1"}, true},
+			{[]string{"CI=true", "TINIT_DIAGNOSE_ON_STOP=0"}, false},
+		} {
+			_, o, st := parseAs(t, name, []string{"true"}, tc.env...)
+			if st != nil {
+				t.Fatalf("%s %q: stopped: %+v", name, tc.env, st)
+			}
+			getenv := getenvOf(lookupOf(tc.env...))
+			if err := o.readRunnerEnv(getenv); err != nil {
+				t.Fatal(err)
+			}
+			if got := o.config(getenv).DiagnoseOnStop; got != tc.want {
+				t.Errorf("%s %q: DiagnoseOnStop %v, want %v", name, tc.env, got, tc.want)
+			}
+		}
+	}
+}
