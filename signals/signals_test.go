@@ -1,10 +1,12 @@
 package signals
 
 import (
+	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -237,4 +239,28 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("Parse(%q) error has several lines", s)
 		}
 	})
+}
+
+// TestStartEarly: once Wait returns, each early signal sent to the process
+// comes on the channel instead of ending it.
+func TestStartEarly(t *testing.T) {
+	e := StartEarly()
+	e.Wait()
+	defer signal.Stop(e.C())
+	if cap(e.C()) != EarlyBuffer {
+		t.Errorf("channel room %d, want %d", cap(e.C()), EarlyBuffer)
+	}
+	for _, sig := range early {
+		if err := unix.Kill(unix.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-e.C():
+			if got != sig {
+				t.Errorf("sent %v, received %v", sig, got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%v did not arrive", sig)
+		}
+	}
 }

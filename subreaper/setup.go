@@ -81,24 +81,26 @@ func (s *supervisor) freeStdio() {
 }
 
 // makeCgroup gives a subreaper's run a cgroup of its own where a writable
-// cgroup v2 directory allows, and hands its descriptor to the spawn. As
-// PID 1, kill(-1) already reaches everything, so no cgroup is made.
-func (s *supervisor) makeCgroup(attr *spawnAttr) {
+// cgroup v2 directory allows, and returns its descriptor for the spawn
+// (-1 for none). As PID 1, kill(-1) already reaches everything, so no
+// cgroup is made.
+func (s *supervisor) makeCgroup() (fd int) {
 	if s.setup.pid1 || s.cfg.NoCgroup || s.cfg.LeaveLeftovers {
-		return
+		return -1
 	}
 	cg, err := s.newCgroup()
 	if err != nil {
 		s.rec.fallback("cgroup", err)
 		s.log.Info().Err(err).Msg("no cgroup for this run; leftovers are found by walking /proc")
-		return
+		return -1
 	}
-	fd, err := cg.Fd()
+	fd, err = cg.Fd()
 	if err != nil {
 		cg.Remove()
-		return
+		return -1
 	}
-	s.setup.cg, attr.cgroupFd = cg, fd
+	s.setup.cg = cg
+	return fd
 }
 
 func (s *supervisor) newCgroup() (*cgroup.Run, error) {
@@ -138,11 +140,7 @@ func (s *supervisor) cleanStale() {
 	if s.setup.cg == nil || !s.setup.proc {
 		return
 	}
-	owner, err := cgroup.Self(s.proc)
-	if err != nil {
-		return
-	}
-	removed, err := s.setup.cg.CleanStale(owner, s.proc, staleMax)
+	removed, err := s.setup.cg.CleanStale(s.setup.cg.Owner(), s.proc, staleMax)
 	if len(removed) > 0 {
 		s.log.Info().Str("removed", strings.Join(removed, " ")).Msg("removed cgroups of earlier runs")
 	}

@@ -133,6 +133,9 @@ type Config struct {
 	PassInherited bool
 	// Credential, when set, is the user and groups the main child runs as.
 	Credential *syscall.Credential
+	// Early is the claim of the early signals, begun by the caller as soon
+	// as it could (signals.StartEarly); nil, Run begins it.
+	Early *signals.Early
 }
 
 // events are what the other goroutines send the loop.
@@ -187,12 +190,15 @@ func Run(cfg Config, log zerolog.Logger) (*Record, error) {
 		return notStarted(rec, exitLost, errors.New("no command to run"))
 	}
 	log = log.With().Str("component", "subreaper").Logger()
+	if cfg.Early == nil {
+		cfg.Early = signals.StartEarly()
+	}
 	s := &supervisor{
 		cfg:   cfg,
 		log:   log,
 		clock: realClock{},
 		ev: events{
-			sigs:    make(chan os.Signal, 32),
+			sigs:    cfg.Early.C(),
 			exited:  make(chan mainExit, 1),
 			idle:    make(chan uint64, 1),
 			claimed: make(chan struct{}, 1),
@@ -232,13 +238,18 @@ func (s *supervisor) start() error {
 	if err != nil {
 		return err
 	}
+	cgroupFd := s.makeCgroup()
+	// A SIGTERM, SIGINT, SIGHUP or SIGQUIT left unclaimed makes the Go
+	// runtime end the process, and as PID 1 it cannot even die of the
+	// signal and exits 2 instead: these are claimed before the child runs,
+	// and before the terminal's hand-off, which sends tinit a SIGHUP.
+	s.cfg.Early.Wait()
 	s.prepareTerminal()
 	attr := spawnAttr{
 		path: path, cmd: s.cfg.Argv[0], argv: s.cfg.Argv, env: env,
-		pidfd: s.setup.pidfds, cgroupFd: -1, foreground: s.tty.foreground,
+		pidfd: s.setup.pidfds, cgroupFd: cgroupFd, foreground: s.tty.foreground,
 		setsid: s.cfg.Setsid, ctty: s.tty.ctty, extra: s.passedFiles(), cred: s.cfg.Credential,
 	}
-	s.makeCgroup(&attr)
 	child, err := spawn(attr)
 	if child.noCgroup != nil || err != nil {
 		s.dropCgroup(child.noCgroup)
@@ -264,10 +275,6 @@ func (s *supervisor) start() error {
 
 // prepare does what must precede the spawn.
 func (s *supervisor) prepare() {
-	// A SIGTERM, SIGINT, SIGHUP or SIGQUIT left unclaimed makes the Go
-	// runtime end the process, and as PID 1 it cannot even die of the
-	// signal and exits 2 instead: these are claimed before the child runs.
-	signals.ClaimEarly(s.ev.sigs)
 	if err := signals.DefaultSIGCHLD(); err != nil {
 		s.log.Warn().Err(err).Msg("cannot set SIGCHLD to its default; a SIGCHLD handler will run per child")
 	}

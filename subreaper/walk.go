@@ -105,27 +105,40 @@ func (w *walker) sweepTree(reach func(procfs.Stat)) {
 
 // sweepScan visits every process of /proc in pid order, reaching each
 // descendant the moment it is listed; a child listed before its parent is
-// reached once the parent is.
+// reached once the parent is. It learns each process's parent the cheapest
+// way the kernel offers (procfs.Parents) and reads the whole stat of
+// tinit's descendants alone, so that the thousands of other processes of a
+// busy host cost what a pidfd's answer costs.
 func (w *walker) sweepScan(reach func(procfs.Stat)) error {
 	ours := map[int]bool{w.self: true}
-	waiting := map[int][]procfs.Stat{} // by parent, listed before it
-	var visit func(st procfs.Stat)
-	visit = func(st procfs.Stat) {
-		ours[st.Pid] = true
+	waiting := map[int][]int{} // by parent, listed before it
+	var visit func(pid, ppid int)
+	visit = func(pid, ppid int) {
+		st, err := w.proc.Stat(pid)
+		switch {
+		case err != nil:
+			return // gone
+		case st.PPid != ppid && !ours[st.PPid]:
+			// Reparented since its parent was read, to one not
+			// reached yet: it waits for that one instead.
+			waiting[st.PPid] = append(waiting[st.PPid], pid)
+			return
+		}
+		ours[pid] = true
 		reach(st)
-		children := waiting[st.Pid]
-		delete(waiting, st.Pid)
+		children := waiting[pid]
+		delete(waiting, pid)
 		for _, c := range children {
-			visit(c)
+			visit(c, pid)
 		}
 	}
-	return w.proc.Scan(func(st procfs.Stat) {
+	return w.proc.Parents(func(pid, ppid int) {
 		switch {
-		case st.Pid == w.self:
-		case ours[st.PPid]:
-			visit(st)
+		case pid == w.self:
+		case ours[ppid]:
+			visit(pid, ppid)
 		default:
-			waiting[st.PPid] = append(waiting[st.PPid], st)
+			waiting[ppid] = append(waiting[ppid], pid)
 		}
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tinit-dev/tinit/internal/escape"
 	"github.com/tinit-dev/tinit/internal/report"
+	"github.com/tinit-dev/tinit/signals"
 	"github.com/tinit-dev/tinit/subreaper"
 	"golang.org/x/sys/unix"
 )
@@ -33,7 +34,12 @@ const (
 	exitInternal = 125
 )
 
+// early is the claim of the early signals, begun first thing (see
+// signals.Early) and handed to the supervisor.
+var early *signals.Early
+
 func main() {
+	early = signals.StartEarly()
 	os.Exit(run(os.Args[0], os.Args[1:], os.LookupEnv))
 }
 
@@ -171,7 +177,7 @@ func (o options) config(getenv func(string) string) subreaper.Config {
 		FailOnLeak:  o.failOnLeak,
 		NoSubreaper: o.noSubreaper, Setsid: o.setsid, Rewrite: o.rewrite, Forward: o.forward,
 		SuspendOnJobSignals: o.suspendOnJob, LogReaped: o.logReaped, LeaveLeftovers: o.leaveLeftovers,
-		ExitSignal: o.exitSignal, PassInherited: o.passInherited,
+		ExitSignal: o.exitSignal, PassInherited: o.passInherited, Early: early,
 	}
 }
 

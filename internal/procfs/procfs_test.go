@@ -1,6 +1,7 @@
 package procfs
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/tinit-dev/tinit/fdtrack"
+	"golang.org/x/sys/unix"
 )
 
 func TestParseStat(t *testing.T) {
@@ -131,4 +133,63 @@ func TestIsGo(t *testing.T) {
 	if ok, err := fs.IsGo(sleep.Process.Pid); ok || err != nil {
 		t.Errorf("IsGo(sleep) = %v, %v; want false", ok, err)
 	}
+}
+
+// TestParents: both ways Parents can learn a parent (a pidfd's answer and
+// the stat file) agree with Scan for the processes that stay put, the
+// test's own child among them, and every descriptor goes back.
+func TestParents(t *testing.T) {
+	sleep := exec.Command("sleep", "60")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sleep.Process.Kill(); sleep.Wait() }()
+	want := map[int]int{}
+	if err := New(nil).Scan(func(st Stat) { want[st.Pid] = st.PPid }); err != nil {
+		t.Fatal(err)
+	}
+	for _, way := range []struct {
+		name string
+		mode int8
+	}{{"as the kernel allows", 0}, {"stat files", -1}} {
+		t.Run(way.name, func(t *testing.T) {
+			fds := fdtrack.New(zerolog.Nop())
+			fs := New(fds)
+			fs.pidfdInfo = way.mode
+			got := map[int]int{}
+			if err := fs.Parents(func(pid, ppid int) { got[pid] = ppid }); err != nil {
+				t.Fatal(err)
+			}
+			if got[sleep.Process.Pid] != os.Getpid() {
+				t.Errorf("the test's child %d: parent %d, want %d", sleep.Process.Pid, got[sleep.Process.Pid], os.Getpid())
+			}
+			agree := 0
+			for pid, ppid := range got {
+				if w, ok := want[pid]; ok && w == ppid {
+					agree++
+				}
+			}
+			if agree < len(want)*9/10 {
+				t.Errorf("%d of %d processes have the parent Scan saw", agree, len(want))
+			}
+			if live := fds.Live(); len(live) != 0 || len(fds.Faults()) != 0 {
+				t.Errorf("registry after Parents: live %v, faults %v", live, fds.Faults())
+			}
+		})
+	}
+	// On this kernel (6.13 or later, with /proc of the test's namespace)
+	// the pidfd way is the one taken.
+	fs := New(nil)
+	fs.Parents(func(int, int) {})
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	if fs.Ours(os.Getpid()) && kernelAtLeast(uts, 6, 13) && fs.pidfdInfo != 1 {
+		t.Errorf("Parents did not take pidfds on %s", unix.ByteSliceToString(uts.Release[:]))
+	}
+}
+
+func kernelAtLeast(uts unix.Utsname, major, minor int) bool {
+	var ma, mi int
+	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &ma, &mi)
+	return ma > major || ma == major && mi >= minor
 }

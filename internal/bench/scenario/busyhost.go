@@ -20,7 +20,7 @@ const walkRuns = 5
 // exit to its own, with one daemon left behind and --grace 0 (so the time
 // is the walk's passes: stop, SIGTERM, SIGKILL, reap), first on the
 // machine as it is and then with Crowd (10,000) idle, unrelated processes
-// added: every pass of the walk reads the stat file of every process of
+// added: every full pass of the walk asks the parent of every process of
 // the machine. tinit alone: no peer walks /proc.
 func busyHostWalk() harness.Scenario {
 	const name = "busy-host-walk"
@@ -29,7 +29,7 @@ func busyHostWalk() harness.Scenario {
 		Metrics: []report.Metric{
 			{Key: "walk.quiet_exit", Scenario: name, Label: "main exit -> tinit exit, --no-cgroup --grace 0, one leftover, quiet host", Unit: "ms", Digits: 2},
 			{Key: "walk.busy_exit", Scenario: name, Label: "the same with the crowd (10,000; quick 1,000) on the host", Unit: "ms", Digits: 2},
-			{Key: "walk.busy_pass", Scenario: name, Label: "one pass over /proc of the busy host (procfs.Scan, as the walk reads it)", Unit: "ms", Digits: 2,
+			{Key: "walk.busy_pass", Scenario: name, Label: "one pass over /proc of the busy host, as the walk reads it (procfs.Parents)", Unit: "ms", Digits: 2,
 				Target: report.Target{Kind: report.AtMostValue, Limit: 50}},
 			{Key: "walk.quiet_cpu", Scenario: name, Label: "tinit CPU, whole run, quiet host", Unit: "ms", Digits: 2},
 			{Key: "walk.busy_cpu", Scenario: name, Label: "tinit CPU, whole run, busy host", Unit: "ms", Digits: 2},
@@ -61,15 +61,16 @@ func walk(h *harness.Harness, in harness.InitSpec) (report.Sample, error) {
 		"walk.busy_exit": busyExit, "walk.busy_cpu": busyCPU, "walk.busy_pass": scanPass()}, nil
 }
 
-// scanPass times one scan of all of /proc the way each pass of the walk
-// reads it (a stat file per process, through procfs.Scan), in ms: the
-// median of walkRuns.
+// scanPass times one scan of all of /proc the way each full pass of the
+// walk reads it (every process's parent, through procfs.Parents: a pidfd's
+// answer where the kernel gives one, else the stat file), in ms: the median
+// of walkRuns.
 func scanPass() float64 {
 	fs := procfs.New(nil)
 	var times []float64
 	for range walkRuns {
 		t0 := workload.MonoNow()
-		fs.Scan(func(procfs.Stat) {})
+		fs.Parents(func(int, int) {})
 		times = append(times, nsSpan(t0, workload.MonoNow()))
 	}
 	return report.Median(times)

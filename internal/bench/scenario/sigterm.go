@@ -27,6 +27,11 @@ const ignoredWait = 100 * time.Millisecond
 // and then notice its child's death. A signal from outside a pid namespace
 // reaches its init only if the init handles it, so the baseline (the
 // target itself as PID 1) shows what happens without an init: nothing.
+// Beside each run of tinit's, the Go floor (bench/floor) takes the same
+// SIGTERM as PID 1: the Go runtime catches it and exits at once, passing
+// nothing on, so its time is the least any Go init can take, the runtime's
+// own signal delivery and exit (the kernel then kills the child with the
+// namespace).
 func sigtermExit() harness.Scenario {
 	const name = "sigterm-exit"
 	return harness.Scenario{
@@ -54,9 +59,37 @@ func sigtermExit() harness.Scenario {
 			if _, err := r.Finish(exitTimeout); err != nil {
 				return nil, err
 			}
+			if in.IsTinit() && h.Floor != "" {
+				floor, err := floorSigterm(h)
+				if err != nil {
+					return nil, err
+				}
+				h.Res.Add(report.GoFloor, report.Sample{"signal.latency": floor})
+			}
 			return report.Sample{"signal.latency": nsSpan(t0, r.ExitNs()), "signal.code": float64(r.ExitCode())}, nil
 		},
 	}
+}
+
+// floorSigterm times the Go floor as PID 1 from SIGTERM to its exit, in ms.
+func floorSigterm(h *harness.Harness) (float64, error) {
+	r, err := h.Env.Launch(append([]string{h.Floor}, workload.Command("target")...), harness.PID1)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	if _, err := r.Expect("ready", readyTimeout); err != nil {
+		return 0, err
+	}
+	time.Sleep(settleAfterReady)
+	t0 := workload.MonoNow()
+	if err := unix.Kill(r.Pid, unix.SIGTERM); err != nil {
+		return 0, fmt.Errorf("send SIGTERM to the Go floor: %w", err)
+	}
+	if _, err := r.Finish(exitTimeout); err != nil {
+		return 0, err
+	}
+	return nsSpan(t0, r.ExitNs()), nil
 }
 
 // readyTarget starts the init as PID 1 of a new namespace with the
