@@ -126,23 +126,13 @@ func (s *supervisor) treeCPU() (uint64, int, error) {
 	if !s.setup.proc {
 		return 0, 0, errors.New("no /proc of tinit's pid namespace")
 	}
-	self := unix.Getpid()
-	children := map[int][]procfs.Stat{}
-	err := s.proc.Scan(func(st procfs.Stat) {
-		children[st.PPid] = append(children[st.PPid], st)
-	})
+	procs, err := s.proc.Descendants(unix.Getpid())
 	var cpu uint64
 	n := 0
-	queue := []int{self}
-	for len(queue) > 0 {
-		parent := queue[0]
-		queue = queue[1:]
-		for _, c := range children[parent] {
-			if c.Live() {
-				cpu += c.UTime + c.STime
-				n++
-			}
-			queue = append(queue, c.Pid)
+	for _, c := range procs {
+		if c.Live() {
+			cpu += c.UTime + c.STime
+			n++
 		}
 	}
 	return cpu, n, err

@@ -140,26 +140,11 @@ type builder struct {
 
 // tree lists the processes below in.Root, parents before children.
 func (b *builder) tree() {
-	children := map[int][]procfs.Stat{}
-	b.proc.Scan(func(st procfs.Stat) {
-		if st.Pid != b.in.Root {
-			children[st.PPid] = append(children[st.PPid], st)
-		}
-	})
+	// Descendants lists each parent's children in /proc's order, by pid.
+	procs, _ := b.proc.Descendants(b.in.Root)
 	now := bootTime()
-	queue := []int{b.in.Root}
-	for len(queue) > 0 {
-		parent := queue[0]
-		queue = queue[1:]
-		kids := children[parent]
-		sort.Slice(kids, func(i, j int) bool { return kids[i].Pid < kids[j].Pid })
-		for _, st := range kids {
-			if full, err := b.proc.Stat(st.Pid); err == nil && full.Start == st.Start {
-				st = full
-			}
-			b.d.Processes = append(b.d.Processes, describe(b.proc, st, now))
-			queue = append(queue, st.Pid)
-		}
+	for _, st := range procs {
+		b.d.Processes = append(b.d.Processes, describe(b.proc, st, now))
 	}
 	for i := range b.d.Processes {
 		b.byPid[b.d.Processes[i].Pid] = &b.d.Processes[i]

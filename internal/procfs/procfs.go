@@ -453,27 +453,37 @@ func (fs *FS) Children(pid int) ([]int, error) {
 
 // Descendants lists every process below root, parents before their
 // children, zombies included (see Stat.Live).
+//
+// The tree comes from one pass of Parents; only the processes below root
+// have their stat read, so a host of thousands of other processes costs a
+// pidfd's answer each (see Parents).
 func (fs *FS) Descendants(root int) ([]Stat, error) {
-	children := map[int][]Stat{}
-	err := fs.Scan(func(st Stat) {
-		if st.Pid != root {
-			children[st.PPid] = append(children[st.PPid], st)
+	children := map[int][]int{}
+	err := fs.Parents(func(pid, ppid int) {
+		if pid != root {
+			children[ppid] = append(children[ppid], pid)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
+	below := map[int]bool{root: true}
 	var out []Stat
 	queue := []int{root}
 	for len(queue) > 0 {
 		parent := queue[0]
 		queue = queue[1:]
-		for _, c := range children[parent] {
-			if full, err := fs.Stat(c.Pid); err == nil && full.Start == c.Start {
-				c.Comm = full.Comm
+		for _, pid := range children[parent] {
+			st, err := fs.Stat(pid)
+			// Gone, or its pid taken meanwhile by a process whose parent
+			// is not below root (a process reparented to root or below it
+			// is kept).
+			if err != nil || below[pid] || !below[st.PPid] {
+				continue
 			}
-			out = append(out, c)
-			queue = append(queue, c.Pid)
+			below[pid] = true
+			out = append(out, st)
+			queue = append(queue, pid)
 		}
 	}
 	return out, nil
