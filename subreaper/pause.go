@@ -2,7 +2,6 @@ package subreaper
 
 import (
 	"errors"
-	"os"
 	"os/signal"
 
 	"github.com/rs/zerolog"
@@ -19,10 +18,16 @@ import (
 //
 // Here, with no main child to wait for, the reaper would find no child and
 // stop; so tinit takes SIGCHLD instead and reaps what is ready on each.
-func Pause(log zerolog.Logger) error {
+//
+// early is the claim of the early signals begun by the caller, whose
+// channel holds what arrived meanwhile; nil, Pause begins it.
+func Pause(log zerolog.Logger, early *signals.Early) error {
 	log = log.With().Str("component", "subreaper").Logger()
-	sigs := make(chan os.Signal, 32)
-	signals.ClaimEarly(sigs)
+	if early == nil {
+		early = signals.StartEarly()
+	}
+	early.Wait()
+	sigs := early.C()
 	signals.ClaimLate(sigs, nil)
 	signal.Notify(sigs, unix.SIGCHLD)
 	if err := signals.AfterSpawn(nil); err != nil {

@@ -286,3 +286,39 @@ func (r *run) marked(marker string) []int {
 	}
 	return out
 }
+
+// TestStopSignalDuringStartup: a SIGTERM sent at any moment of tinit's
+// start ends the run within seconds: before tinit has claimed it, by the
+// Go runtime's default (tinit dies of it before any command runs); after,
+// by being passed on. It is never taken and then lost, whichever path
+// tinit takes (a run, -P, the sandbox): the early claim's channel is read
+// by each of them.
+func TestStopSignalDuringStartup(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T, marker string) *run
+	}{
+		{"run", func(t *testing.T, marker string) *run {
+			return start(t, modeNamed("subreaper"), spec{argv: helper("sleepfor", "100s", marker)})
+		}},
+		{"pause", func(t *testing.T, marker string) *run {
+			return start(t, modeNamed("subreaper"), spec{flags: []string{"-P"}})
+		}},
+		{"sandbox", func(t *testing.T, marker string) *run {
+			return startSandbox(t, sbxSpec{argv: sbxHelper(t, "sleepfor", "100s", marker)})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, d := range []time.Duration{0, 200 * time.Microsecond, 500 * time.Microsecond, time.Millisecond,
+				1500 * time.Microsecond, 2 * time.Millisecond, 3 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond} {
+				marker := newMarker(t)
+				r := tc.start(t, marker)
+				time.Sleep(d)
+				r.signal(syscall.SIGTERM)
+				t.Logf("SIGTERM after %v", d)
+				r.wait(10 * time.Second)
+				waitFor(t, 5*time.Second, "the command to end", func() bool { return len(marked(marker)) == 0 })
+			}
+		})
+	}
+}

@@ -34,12 +34,21 @@ const (
 	exitInternal = 125
 )
 
-// early is the claim of the early signals, begun first thing (see
-// signals.Early) and handed to the supervisor.
-var early *signals.Early
+var (
+	// reexecErr says why tinit could not re-execute itself where it had to
+	// (reexec.go); startLog warns of it.
+	reexecErr error
+	// claimEarly makes run begin the claim of the early signals (see
+	// signals.Early) as soon as it knows the path it takes; earlyClaim is that
+	// claim, handed to the supervisor. Unit tests of run leave it off.
+	claimEarly bool
+	earlyClaim *signals.Early
+)
 
 func main() {
-	early = signals.StartEarly()
+	// First of all: a re-execution discards whatever was begun before it.
+	reexecErr = reexecIfNeeded()
+	claimEarly = true
 	os.Exit(run(os.Args[0], os.Args[1:], os.LookupEnv))
 }
 
@@ -82,6 +91,11 @@ func run(argv0 string, args []string, lookup lookupFunc) int {
 	if err != nil {
 		return finish(stop{stderr: "tinit: " + escape.Printable(err.Error()) + "\n", code: exitUsage})
 	}
+	// `tinit sandbox` claims its signals itself, once the sandbox runs
+	// (internal/sandbox); every other path hands the claim on.
+	if claimEarly && (p != &tinitPersona || len(args) == 0 || args[0] != "sandbox") {
+		earlyClaim = signals.StartEarly()
+	}
 	if p == &tinitPersona {
 		// `tinit sandbox`, the inner tinit of a sandbox, an OCI process.
 		if code, ok, err := runExtended(args); ok {
@@ -107,7 +121,7 @@ func run(argv0 string, args []string, lookup lookupFunc) int {
 		}
 	}
 	if o.pause {
-		if err := subreaper.Pause(log); err != nil {
+		if err := subreaper.Pause(log, earlyClaim); err != nil {
 			return finish(p.failed(err.Error()))
 		}
 		return 0
@@ -137,10 +151,9 @@ func supervise(p *persona, o options, cfg subreaper.Config, log zerolog.Logger) 
 	return rec.ExitCode
 }
 
-// startLog re-executes tinit if it must (reexec.go), then builds the
-// logger, which warns if the re-execution failed.
+// startLog builds the logger, which warns if tinit could not re-execute
+// itself where it had to (main).
 func startLog(o options, p *persona) zerolog.Logger {
-	reexecErr := reexecIfNeeded()
 	log := newLogger(o.verbosity, o.logFormat, p)
 	if reexecErr != nil {
 		log.Warn().Str("component", "main").Err(reexecErr).Msg("cannot re-execute tinit; the command may inherit blocked signals")
@@ -177,7 +190,7 @@ func (o options) config(getenv func(string) string) subreaper.Config {
 		FailOnLeak:  o.failOnLeak,
 		NoSubreaper: o.noSubreaper, Setsid: o.setsid, Rewrite: o.rewrite, Forward: o.forward,
 		SuspendOnJobSignals: o.suspendOnJob, LogReaped: o.logReaped, LeaveLeftovers: o.leaveLeftovers,
-		ExitSignal: o.exitSignal, PassInherited: o.passInherited, Early: early,
+		ExitSignal: o.exitSignal, PassInherited: o.passInherited, Early: earlyClaim,
 	}
 }
 

@@ -203,16 +203,20 @@ func runInner(args []string) (int, error) {
 	if err != nil || ch < 3 || unix.Getpid() != 1 || unix.Fstat(ch, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return exitUsage, usagef("%s is started by tinit sandbox only", innerCommand)
 	}
-	// A re-execution keeps the channel at its number; after it, the
-	// command must not inherit it.
-	if err := reexecIfNeeded(); err != nil {
-		return exitInternal, err
+	// main's re-execution kept the channel at its number; the command
+	// must not inherit it.
+	if reexecErr != nil {
+		return exitInternal, reexecErr
 	}
 	unix.CloseOnExec(ch)
-	// The outer tinit forwards nothing before Ready: as PID 1 an
-	// unclaimed SIGTERM would make the Go runtime exit 2. The supervisor
-	// claims them again for itself; this channel is never read.
-	signals.ClaimEarly(make(chan os.Signal, 1))
+	// The outer tinit holds back what it is sent until Ready, then passes
+	// it on: by then the stop signals must be claimed (as PID 1 an
+	// unclaimed SIGTERM would make the Go runtime exit 2), on the channel
+	// the supervisor reads, so that none is lost.
+	if earlyClaim == nil {
+		earlyClaim = signals.StartEarly()
+	}
+	earlyClaim.Wait()
 	unix.Write(ch, []byte{sandbox.Ready})
 	b, err := sandbox.ReadAll(ch)
 	var cfg innerConfig

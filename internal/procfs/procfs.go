@@ -468,22 +468,35 @@ func (fs *FS) Descendants(root int) ([]Stat, error) {
 		return nil, err
 	}
 	below := map[int]bool{root: true}
+	moved := map[int][]int{} // by a parent not reached yet: reparented to it since the listing
 	var out []Stat
 	queue := []int{root}
 	for len(queue) > 0 {
 		parent := queue[0]
 		queue = queue[1:]
 		for _, pid := range children[parent] {
+			if below[pid] {
+				continue
+			}
 			st, err := fs.Stat(pid)
-			// Gone, or its pid taken meanwhile by a process whose parent
-			// is not below root (a process reparented to root or below it
-			// is kept).
-			if err != nil || below[pid] || !below[st.PPid] {
+			switch {
+			case err != nil:
+				// Gone since the listing: the children listed under it
+				// have been reparented, and each is judged by its parent
+				// now.
+				queue = append(queue, pid)
+				continue
+			case !below[st.PPid]:
+				// Reparented to a subreaper below root not reached yet,
+				// or its pid taken by a process that is not below root.
+				moved[st.PPid] = append(moved[st.PPid], pid)
 				continue
 			}
 			below[pid] = true
 			out = append(out, st)
 			queue = append(queue, pid)
+			children[pid] = append(children[pid], moved[pid]...)
+			delete(moved, pid)
 		}
 	}
 	return out, nil
