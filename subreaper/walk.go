@@ -125,10 +125,11 @@ func (w *walker) sweepScan(reach func(procfs.Stat)) (vanished bool, err error) {
 		st, err := w.proc.Stat(pid)
 		switch {
 		case err != nil:
-			// Gone: the children listed before it have been reparented
-			// (to tinit, or to a subreaper below it), and each is judged
-			// by its parent now.
-			vanished = true
+			// Gone (or unreadable, under hidepid): the children listed
+			// before it have been reparented if it is gone (to tinit, or
+			// to a subreaper below it), and each is judged by its parent
+			// now. Only a process gone proves the pass unsettled.
+			vanished = vanished || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)
 			children := waiting[pid]
 			delete(waiting, pid)
 			for _, c := range children {

@@ -91,9 +91,9 @@ func run(argv0 string, args []string, lookup lookupFunc) int {
 	if err != nil {
 		return finish(stop{stderr: "tinit: " + escape.Printable(err.Error()) + "\n", code: exitUsage})
 	}
-	// `tinit sandbox` claims its signals itself, once the sandbox runs
-	// (internal/sandbox); every other path hands the claim on.
-	if claimEarly && (p != &tinitPersona || len(args) == 0 || args[0] != "sandbox") {
+	// Every path hands the claim on: to the supervisor, to -P, to the
+	// sandbox's outer tinit.
+	if claimEarly {
 		earlyClaim = signals.StartEarly()
 	}
 	if p == &tinitPersona {

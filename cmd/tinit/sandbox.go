@@ -96,6 +96,7 @@ func runSandbox(args []string) (int, error) {
 	res, err := sandbox.Outer{
 		Spec: spec, Path: self, Argv: []string{os.Args[0], innerCommand}, Env: reexecEnv(os.Environ()),
 		Config: msg, NoCgroup: opts.noCgroup, Log: log.With().Str("component", "sandbox").Logger(),
+		Early: earlyClaim,
 	}.Run()
 	if err != nil {
 		rec := notStartedRecord(opts.argv, start, exitInternal, err)

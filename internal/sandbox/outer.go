@@ -27,6 +27,10 @@ type Outer struct {
 	// NoCgroup keeps the sandbox out of a cgroup of its own.
 	NoCgroup bool
 	Log      zerolog.Logger
+	// Early is the claim of the stop signals begun by the caller
+	// (signals.StartEarly), whose channel holds what arrived meanwhile;
+	// nil, Run begins it.
+	Early *signals.Early
 }
 
 // Result is how a sandbox ended, as the outer tinit saw it.
@@ -63,6 +67,13 @@ const recordWait = time.Second
 // when the kernel refused the namespaces).
 func (o Outer) Run() (Result, error) {
 	var res Result
+	if o.Early == nil {
+		o.Early = signals.StartEarly()
+	}
+	// Claimed before anything needs undoing: from here on a stop signal
+	// is held until the inner tinit is ready, then passed on, and the
+	// sandbox ends as a run does (its cgroup removed, its report written).
+	o.Early.Wait()
 	parentGone, err := o.prepare()
 	if err != nil {
 		return res, err
@@ -82,12 +93,7 @@ func (o Outer) Run() (Result, error) {
 	if in.Pidfd >= 0 {
 		defer unix.Close(in.Pidfd)
 	}
-	// Claimed while the inner tinit starts, which takes longer than the
-	// claim (os/signal's first claim starts two threads, 0.3 to 0.5 ms):
-	// a stop signal before it ends the outer tinit, and the sandbox with
-	// it by the parent-death signal, rather than being forwarded.
-	sigs := make(chan os.Signal, 32)
-	signals.ClaimEarly(sigs)
+	sigs := o.Early.C()
 	if err := Send(outerEnd, o.Config); err != nil {
 		o.Log.Warn().Err(err).Msg("cannot send the sandbox its configuration")
 	}
