@@ -85,15 +85,9 @@ var (
 	}
 )
 
-// ClaimEarly makes the Go runtime deliver the early signals to ch instead
-// of acting on them. It must complete before the child is spawned. ch
-// should be buffered; a full channel drops signals, so a receive means "at
-// least one arrived".
-func ClaimEarly(ch chan<- os.Signal) {
-	notify(ch, early[:])
-}
-
-// Early is a claim of the early signals begun at once and waited for
+// Early is the claim of the early signals, which makes the Go runtime
+// deliver them to a channel instead of acting on them; it must have taken
+// effect before the child is spawned. It is begun at once and waited for
 // later: the first os/signal claim starts two threads of the runtime and
 // each claim is a round trip with one of them, about 0.25 ms for the four
 // (measured), which StartEarly takes off the way to the spawn by running
@@ -103,14 +97,15 @@ type Early struct {
 	done chan struct{}
 }
 
-// EarlyBuffer is the room of an Early's channel (see ClaimEarly).
+// EarlyBuffer is the room of an Early's channel: os/signal drops what
+// does not fit, so a receive means "at least one arrived".
 const EarlyBuffer = 32
 
 // StartEarly begins claiming the early signals on a channel of their own.
 func StartEarly() *Early {
 	e := &Early{ch: make(chan os.Signal, EarlyBuffer), done: make(chan struct{})}
 	go func() {
-		ClaimEarly(e.ch)
+		notify(e.ch, early[:])
 		close(e.done)
 	}()
 	return e

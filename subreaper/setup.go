@@ -140,7 +140,7 @@ func (s *supervisor) cleanStale() {
 	if s.setup.cg == nil || !s.setup.proc {
 		return
 	}
-	removed, err := s.setup.cg.CleanStale(s.setup.cg.Owner(), s.proc, staleMax)
+	removed, err := s.setup.cg.CleanStale(s.proc, staleMax)
 	if len(removed) > 0 {
 		s.log.Info().Str("removed", strings.Join(removed, " ")).Msg("removed cgroups of earlier runs")
 	}

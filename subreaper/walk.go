@@ -130,20 +130,15 @@ func (w *walker) sweepScan(reach func(procfs.Stat)) (vanished bool, err error) {
 			// to a subreaper below it), and each is judged by its parent
 			// now. Only a process gone proves the pass unsettled.
 			vanished = vanished || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)
-			children := waiting[pid]
-			delete(waiting, pid)
-			for _, c := range children {
-				visit(c, pid)
-			}
-			return
 		case st.PPid != ppid && !ours[st.PPid]:
 			// Reparented since its parent was read, to one not
 			// reached yet: it waits for that one instead.
 			waiting[st.PPid] = append(waiting[st.PPid], pid)
 			return
+		default:
+			ours[pid] = true
+			reach(st)
 		}
-		ours[pid] = true
-		reach(st)
 		children := waiting[pid]
 		delete(waiting, pid)
 		for _, c := range children {

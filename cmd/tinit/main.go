@@ -38,17 +38,17 @@ var (
 	// reexecErr says why tinit could not re-execute itself where it had to
 	// (reexec.go); startLog warns of it.
 	reexecErr error
-	// claimEarly makes run begin the claim of the early signals (see
-	// signals.Early) as soon as it knows the path it takes; earlyClaim is that
-	// claim, handed to the supervisor. Unit tests of run leave it off.
-	claimEarly bool
+	// earlyClaim is the claim of the early signals (see signals.Early),
+	// begun in main and handed on by every path: to the supervisor, to -P,
+	// to the sandbox's outer tinit. Unit tests of run leave it nil, and the
+	// users begin their own.
 	earlyClaim *signals.Early
 )
 
 func main() {
 	// First of all: a re-execution discards whatever was begun before it.
 	reexecErr = reexecIfNeeded()
-	claimEarly = true
+	earlyClaim = signals.StartEarly()
 	os.Exit(run(os.Args[0], os.Args[1:], os.LookupEnv))
 }
 
@@ -90,11 +90,6 @@ func run(argv0 string, args []string, lookup lookupFunc) int {
 	p, args, err := choosePersona(argv0, args, lookup)
 	if err != nil {
 		return finish(stop{stderr: "tinit: " + escape.Printable(err.Error()) + "\n", code: exitUsage})
-	}
-	// Every path hands the claim on: to the supervisor, to -P, to the
-	// sandbox's outer tinit.
-	if claimEarly {
-		earlyClaim = signals.StartEarly()
 	}
 	if p == &tinitPersona {
 		// `tinit sandbox`, the inner tinit of a sandbox, an OCI process.

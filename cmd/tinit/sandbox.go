@@ -214,10 +214,7 @@ func runInner(args []string) (int, error) {
 	// it on: by then the stop signals must be claimed (as PID 1 an
 	// unclaimed SIGTERM would make the Go runtime exit 2), on the channel
 	// the supervisor reads, so that none is lost.
-	if earlyClaim == nil {
-		earlyClaim = signals.StartEarly()
-	}
-	earlyClaim.Wait()
+	earlyClaim.Wait() // begun in main
 	unix.Write(ch, []byte{sandbox.Ready})
 	b, err := sandbox.ReadAll(ch)
 	var cfg innerConfig

@@ -72,9 +72,6 @@ type Run struct {
 	owner  Owner // who made it
 }
 
-// Owner is the run that made the group.
-func (r *Run) Owner() Owner { return r.owner }
-
 // namePrefix starts the name of every group this package makes.
 const namePrefix = "tinit-"
 

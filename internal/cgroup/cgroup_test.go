@@ -183,7 +183,7 @@ func TestCleanStale(t *testing.T) {
 		sleep.Wait()
 		os.Remove(filepath.Join(parent, busy))
 	})
-	removed, err := r.CleanStale(self, proc, 100)
+	removed, err := r.CleanStale(proc, 100)
 	if err == nil || !strings.Contains(err.Error(), busy) {
 		t.Errorf("CleanStale error = %v, want it to name the busy group", err)
 	}
@@ -207,7 +207,7 @@ func TestCleanStale(t *testing.T) {
 		os.Mkdir(filepath.Join(parent, dead.name(suffix)), 0o755)
 		t.Cleanup(func() { os.Remove(filepath.Join(parent, dead.name(suffix))) })
 	}
-	if removed, _ := r.CleanStale(self, proc, 1); len(removed) != 1 {
+	if removed, _ := r.CleanStale(proc, 1); len(removed) != 1 {
 		t.Errorf("CleanStale(max 1) removed %v", removed)
 	}
 }

@@ -91,7 +91,7 @@ func MadeByDead(name string, self Owner, proc *procfs.FS) bool {
 // whose makers are proven dead (see Owner), with the groups below them. A
 // group that still holds a process is left alone (rmdir fails). It
 // returns the names removed; errors are those of groups it tried.
-func (r *Run) CleanStale(self Owner, proc *procfs.FS, max int) ([]string, error) {
+func (r *Run) CleanStale(proc *procfs.FS, max int) ([]string, error) {
 	pfd, err := r.fds.Fd(r.parent)
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func (r *Run) CleanStale(self Owner, proc *procfs.FS, max int) ([]string, error)
 		if len(removed) == max {
 			break
 		}
-		if name == r.name || !MadeByDead(name, self, proc) {
+		if name == r.name || !MadeByDead(name, r.owner, proc) {
 			continue
 		}
 		if err := removeGroup(r.fds, r.parent, name); err != nil {

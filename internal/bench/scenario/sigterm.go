@@ -48,9 +48,9 @@ func sigtermExit() harness.Scenario {
 				return nil, err
 			}
 			defer r.Close()
-			t0 := workload.MonoNow()
-			if err := unix.Kill(r.Pid, unix.SIGTERM); err != nil {
-				return nil, fmt.Errorf("send SIGTERM: %w", err)
+			t0, err := sendTerm(r)
+			if err != nil {
+				return nil, err
 			}
 			if in.IsBaseline() && !r.WaitFor(ignoredWait) {
 				h.Res.Note("%s: the baseline (target as PID 1, no init) ignored SIGTERM; killed after %v", name, ignoredWait)
@@ -73,18 +73,14 @@ func sigtermExit() harness.Scenario {
 
 // floorSigterm times the Go floor as PID 1 from SIGTERM to its exit, in ms.
 func floorSigterm(h *harness.Harness) (float64, error) {
-	r, err := h.Env.Launch(append([]string{h.Floor}, workload.Command("target")...), harness.PID1)
+	r, err := readyPID1(h, append([]string{h.Floor}, workload.Command("target")...), settleAfterReady)
 	if err != nil {
 		return 0, err
 	}
 	defer r.Close()
-	if _, err := r.Expect("ready", readyTimeout); err != nil {
+	t0, err := sendTerm(r)
+	if err != nil {
 		return 0, err
-	}
-	time.Sleep(settleAfterReady)
-	t0 := workload.MonoNow()
-	if err := unix.Kill(r.Pid, unix.SIGTERM); err != nil {
-		return 0, fmt.Errorf("send SIGTERM to the Go floor: %w", err)
 	}
 	if _, err := r.Finish(exitTimeout); err != nil {
 		return 0, err
@@ -92,12 +88,26 @@ func floorSigterm(h *harness.Harness) (float64, error) {
 	return nsSpan(t0, r.ExitNs()), nil
 }
 
+// sendTerm sends the run's PID 1 SIGTERM and returns when it was sent.
+func sendTerm(r *harness.Run) (int64, error) {
+	t0 := workload.MonoNow()
+	if err := unix.Kill(r.Pid, unix.SIGTERM); err != nil {
+		return 0, fmt.Errorf("send SIGTERM: %w", err)
+	}
+	return t0, nil
+}
+
 // readyTarget starts the init as PID 1 of a new namespace with the
 // blocking target workload as its child, with extra in the init's
 // environment, waits for the child to say ready, then lets the init
 // settle. The caller closes the run.
 func readyTarget(h *harness.Harness, in harness.InitSpec, settle time.Duration, extra ...string) (*harness.Run, error) {
-	r, err := h.Env.Launch(in.Argv(harness.PID1, 0, workload.Command("target")), harness.PID1, extra...)
+	return readyPID1(h, in.Argv(harness.PID1, 0, workload.Command("target")), settle, extra...)
+}
+
+// readyPID1 is readyTarget for a command line of its own.
+func readyPID1(h *harness.Harness, argv []string, settle time.Duration, extra ...string) (*harness.Run, error) {
+	r, err := h.Env.Launch(argv, harness.PID1, extra...)
 	if err != nil {
 		return nil, err
 	}
