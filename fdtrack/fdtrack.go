@@ -12,14 +12,16 @@
 // second close hit a freshly opened pidfd that had received the same number,
 // so the exit of a child was never seen.
 //
-// The Registry does not poll, read or write descriptors, and it is not safe
-// for concurrent use: one goroutine (the supervisor's loop) owns it.
+// The Registry does not poll, read or write descriptors. It is safe for
+// concurrent use: the supervisor's loop owns it, and a walk of /proc on a
+// busy host asks pidfds from more than one goroutine.
 package fdtrack
 
 import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
@@ -64,6 +66,7 @@ type entry struct {
 // usable; call New.
 type Registry struct {
 	log    zerolog.Logger
+	mu     sync.Mutex // guards what follows
 	gen    uint32
 	live   map[int32]entry
 	faults []error
@@ -111,19 +114,25 @@ func (r *Registry) Adopt(fd int, what string) Token {
 
 func (r *Registry) add(fd int, what string) Token {
 	n := int32(fd)
-	if old, ok := r.live[n]; ok {
-		r.fault(fmt.Errorf("fd %d (%s, generation %d) reused for %s: %w", fd, old.what, old.gen, what, ErrClosedElsewhere))
-	}
+	r.mu.Lock()
+	old, reused := r.live[n]
 	r.gen++
 	r.live[n] = entry{gen: r.gen, what: what}
-	return Token{fd: n, gen: r.gen}
+	t := Token{fd: n, gen: r.gen}
+	r.mu.Unlock()
+	if reused {
+		r.fault(fmt.Errorf("fd %d (%s, generation %d) reused for %s: %w", fd, old.what, old.gen, what, ErrClosedElsewhere))
+	}
+	return t
 }
 
 // Fd returns the descriptor number t names, for use in a system call, or
 // ErrStaleToken if t was closed or never handed out. The number is valid
 // until the next Close on the Registry.
 func (r *Registry) Fd(t Token) (int, error) {
+	r.mu.Lock()
 	e, ok := r.live[t.fd]
+	r.mu.Unlock()
 	if !t.Valid() || !ok || e.gen != t.gen {
 		return -1, fmt.Errorf("use of fd token %v: %w", t, ErrStaleToken)
 	}
@@ -135,8 +144,10 @@ func (r *Registry) Fd(t Token) (int, error) {
 // would be exactly the bug this package prevents. Stale tokens and EBADF are
 // reported as faults and returned as errors.
 func (r *Registry) Close(t Token) error {
+	r.mu.Lock()
 	e, ok := r.live[t.fd]
 	if !t.Valid() || !ok || e.gen != t.gen {
+		r.mu.Unlock()
 		err := fmt.Errorf("close of fd token %v refused: %w", t, ErrStaleToken)
 		if ok {
 			err = fmt.Errorf("close of fd token %v refused, the number now belongs to %s (generation %d): %w", t, e.what, e.gen, ErrStaleToken)
@@ -144,7 +155,10 @@ func (r *Registry) Close(t Token) error {
 		r.fault(err)
 		return err
 	}
+	// Forgotten before it is closed: the number can go to a new
+	// descriptor, of another goroutine, only once close(2) has released it.
 	delete(r.live, t.fd)
+	r.mu.Unlock()
 	// close(2) releases the number even when it fails with EINTR or EIO on
 	// Linux, so it is never retried.
 	if err := unix.Close(int(t.fd)); err != nil {
@@ -193,6 +207,8 @@ func (r *Registry) PidfdOpen(pid int) (Token, error) {
 
 // Live lists the descriptors the Registry owns, in no particular order.
 func (r *Registry) Live() []Entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	out := make([]Entry, 0, len(r.live))
 	for fd, e := range r.live {
 		out = append(out, Entry{Fd: int(fd), Gen: e.gen, What: e.what})
@@ -202,9 +218,16 @@ func (r *Registry) Live() []Entry {
 
 // Faults returns the ownership faults seen so far (stale closes, descriptors
 // closed elsewhere). A correct tinit run has none.
-func (r *Registry) Faults() []error { return r.faults }
+func (r *Registry) Faults() []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]error(nil), r.faults...)
+}
 
+// fault records and logs err; the caller must not hold r.mu.
 func (r *Registry) fault(err error) {
+	r.mu.Lock()
 	r.faults = append(r.faults, err)
+	r.mu.Unlock()
 	r.log.Error().Err(err).Msg("descriptor ownership fault")
 }

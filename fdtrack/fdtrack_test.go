@@ -259,3 +259,48 @@ func TestOpenedDescriptorsAreCloseOnExec(t *testing.T) {
 		t.Errorf("Faults() = %v, want none", r.Faults())
 	}
 }
+
+// TestConcurrentUse: goroutines opening and closing pidfds at once, as the
+// walk of a busy host does, see every number handed out and released
+// exactly once: no fault, nothing left, each token usable until its own
+// close. Run under the race detector by `make race`.
+func TestConcurrentUse(t *testing.T) {
+	r, logs := newRegistry(t)
+	const workers, each = 4, 2000
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := 0; i < each; i++ {
+				tok, err := r.PidfdOpen(os.Getpid())
+				if err != nil {
+					errs <- err
+					return
+				}
+				fd, err := r.Fd(tok)
+				if err == nil {
+					var st unix.Stat_t
+					err = unix.Fstat(fd, &st)
+				}
+				if err == nil {
+					err = r.Close(tok)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if f := r.Faults(); len(f) != 0 {
+		t.Errorf("faults: %v\n%s", f, logs)
+	}
+	if live := r.Live(); len(live) != 0 {
+		t.Errorf("left open: %v", live)
+	}
+}

@@ -47,7 +47,7 @@ func (s *supervisor) describeLeftovers() {
 	if !s.child.ended {
 		main = s.child.pid
 	}
-	d := diagnose.Run(s.proc, diagnose.Input{Root: unix.Getpid(), Main: main, Reason: "leftovers", Now: s.clock.Now()})
+	d := diagnose.Run(s.proc, diagnose.Input{Root: unix.Getpid(), Main: main, Reason: "leftovers", Now: s.clock.Now(), Brief: true})
 	s.seen(len(d.Processes))
 	var live []diagnose.Process
 	for _, p := range d.Processes {
@@ -59,14 +59,21 @@ func (s *supervisor) describeLeftovers() {
 }
 
 // found records what a killer is about to signal that describeLeftovers did
-// not see (without /proc, all of it).
+// not see (without /proc, all of it). A bare pid (State 0) not recorded
+// yet is read from /proc where there is one.
 func (s *supervisor) found(procs []procfs.Stat) {
+	procs = s.rec.unrecorded(procs)
 	var described []diagnose.Process
 	if s.setup.proc {
-		for _, p := range procs {
-			if p.State != 0 { // read from /proc, not a bare pid
-				described = append(described, diagnose.Describe(s.proc, p))
+		for i, p := range procs {
+			if p.State == 0 {
+				st, err := s.proc.Stat(p.Pid)
+				if err != nil {
+					continue
+				}
+				procs[i] = st
 			}
+			described = append(described, diagnose.Describe(s.proc, procs[i]))
 		}
 	}
 	s.rec.foundMore(procs, described)

@@ -99,8 +99,9 @@ func (k cgroupKiller) list() ([]procfs.Stat, error) {
 	return append(members, escaped...), err
 }
 
-// split lists the group's members and, where /proc allows, the
-// descendants that left the group.
+// split lists the group's members, as bare pids (the one who records them
+// reads /proc for those it does not know yet), and, where /proc allows,
+// the descendants that left the group.
 func (k cgroupKiller) split() (members, escaped []procfs.Stat, err error) {
 	pids, err := k.cg.Procs()
 	if err != nil {
@@ -109,7 +110,7 @@ func (k cgroupKiller) split() (members, escaped []procfs.Stat, err error) {
 	in := make(map[int]bool, len(pids))
 	for _, pid := range pids {
 		in[pid] = true
-		members = append(members, k.send.describe(pid))
+		members = append(members, procfs.Stat{Pid: pid})
 	}
 	if k.walk == nil {
 		return members, nil, nil

@@ -203,8 +203,7 @@ func (s *supervisor) onExit(ex mainExit) {
 	case s.phase == quitting:
 		// Timed out, and the main child is done dumping or dying: on
 		// to the tree's SIGTERM without waiting for the rest of quitWait.
-		s.enter(draining)
-		s.term(unix.SIGTERM)
+		s.drainWith(unix.SIGTERM)
 	}
 }
 
@@ -222,8 +221,7 @@ func (s *supervisor) drain(leftovers bool) {
 		s.graceOver()
 		return
 	}
-	s.enter(draining)
-	s.term(s.drainSignal())
+	s.drainWith(s.drainSignal())
 }
 
 // drainSignal is SIGTERM, or what Config.Rewrite makes of it: dumb-init
@@ -251,6 +249,14 @@ func (s *supervisor) leave() {
 	}
 	s.log.Info().Msg("leaving what the command left behind, as asked")
 	s.phase, s.timer = done, nil
+}
+
+// drainWith enters draining with sig (see term). The grace period begins
+// once the signals are sent: describing a thousand leftovers first takes
+// a fifth of a second, which must not come off the time they get.
+func (s *supervisor) drainWith(sig unix.Signal) {
+	s.term(sig)
+	s.enter(draining)
 }
 
 // term describes what is left, then sends it sig and SIGCONT.
@@ -315,8 +321,7 @@ func (s *supervisor) killPass() {
 func (s *supervisor) onTimer() {
 	switch {
 	case s.phase == quitting:
-		s.enter(draining)
-		s.term(unix.SIGTERM)
+		s.drainWith(unix.SIGTERM)
 	case s.phase == draining:
 		s.graceOver()
 	case s.phase == killing && s.clock.Now().Before(s.killUntil):
@@ -358,16 +363,14 @@ func (s *supervisor) onTimeout() {
 	d := s.diagnose(fmt.Sprintf("timeout after %v", s.cfg.Timeout))
 	s.rec.timedOut(s.cfg.Timeout, s.cfg.TimeoutSignal)
 	if s.cfg.TimeoutSignal != 0 {
-		s.enter(draining)
-		s.term(s.cfg.TimeoutSignal)
+		s.drainWith(s.cfg.TimeoutSignal)
 		return
 	}
 	if n := s.quitGoPrograms(d); n > 0 {
 		s.enter(quitting)
 		return
 	}
-	s.enter(draining)
-	s.term(unix.SIGTERM)
+	s.drainWith(unix.SIGTERM)
 }
 
 // quitGoPrograms sends SIGQUIT to the Go programs of a diagnosis that

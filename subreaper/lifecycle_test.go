@@ -33,12 +33,15 @@ type fakeKiller struct {
 	terms, kills int
 	termSig      unix.Signal // the signal of the last term
 	left         []procfs.Stat
+	clock        *fakeClock
+	timersAtTerm int // timers the clock had been asked for at the last term
 }
 
 func (k *fakeKiller) list() ([]procfs.Stat, error) { return k.left, nil }
 func (k *fakeKiller) term(sig unix.Signal, found func([]procfs.Stat)) error {
 	k.terms++
 	k.termSig = sig
+	k.timersAtTerm = len(k.clock.afters)
 	found(k.left)
 	return nil
 }
@@ -94,9 +97,9 @@ var (
 // newFakeRun returns a supervisor in phase p, its main child alive unless
 // ended, with fakes for everything that touches the kernel.
 func newFakeRun(p phase, ended bool, cfg Config) (*supervisor, *fakeKiller, *fakeTarget, *fakeClock) {
-	k := &fakeKiller{left: []procfs.Stat{{Pid: 100, PPid: 1, Comm: "daemon", State: 'S', Start: 5}}}
-	to := &fakeTarget{}
 	c := &fakeClock{now: time.Unix(1000, 0)}
+	k := &fakeKiller{left: []procfs.Stat{{Pid: 100, PPid: 1, Comm: "daemon", State: 'S', Start: 5}}, clock: c}
+	to := &fakeTarget{}
 	s := &supervisor{cfg: cfg, log: zerolog.Nop(), clock: c, kill: k, phase: p}
 	s.child = mainChild{pid: 42, to: to}
 	if ended {
@@ -184,6 +187,11 @@ func TestLifecycle(t *testing.T) {
 			}
 			if (s.timer != nil) != (tt.timer != 0) || set != tt.timer {
 				t.Errorf("(%v, %s): timer %v (set: %v), want %v", tt.phase, tt.ev.name, set, s.timer != nil, tt.timer)
+			}
+			// The grace period runs from the signals, not from before the
+			// leftovers were described.
+			if tt.terms > 0 && tt.timer == tt.grace && k.timersAtTerm >= len(c.afters) {
+				t.Errorf("(%v, %s): the grace timer was set before the signals were sent", tt.phase, tt.ev.name)
 			}
 			sigs := s.rec.rec.Signals
 			switch {

@@ -236,10 +236,7 @@ func (r *recorder) leftovers(procs []diagnose.Process, findings []string) {
 // yet (all of them, without a /proc of tinit's pid namespace): as
 // described where /proc could, by their stat alone otherwise.
 func (r *recorder) foundMore(procs []procfs.Stat, described []diagnose.Process) {
-	known := map[int]bool{}
-	for _, l := range r.rec.Leftovers {
-		known[l.Pid] = true
-	}
+	known := r.recorded()
 	var more []diagnose.Process
 	for _, p := range described {
 		if !known[p.Pid] {
@@ -258,6 +255,28 @@ func (r *recorder) foundMore(procs []procfs.Stat, described []diagnose.Process) 
 		}
 		r.add(l)
 	}
+}
+
+// recorded is the set of pids recorded as leftovers.
+func (r *recorder) recorded() map[int]bool {
+	known := make(map[int]bool, len(r.rec.Leftovers))
+	for _, l := range r.rec.Leftovers {
+		known[l.Pid] = true
+	}
+	return known
+}
+
+// unrecorded returns the processes of procs not recorded yet, so that
+// only those are read again.
+func (r *recorder) unrecorded(procs []procfs.Stat) []procfs.Stat {
+	known := r.recorded()
+	var out []procfs.Stat
+	for _, p := range procs {
+		if !known[p.Pid] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (r *recorder) add(l Leftover) {

@@ -313,16 +313,6 @@ func (s *sender) member(pid int, cg uint64, sigs ...unix.Signal) (bool, error) {
 	return sendAll(sigs, func(sig unix.Signal) error { return s.pidfd(tok, sig) }), nil
 }
 
-// describe returns what /proc says of pid, or the pid alone without it.
-func (s *sender) describe(pid int) procfs.Stat {
-	if s.proc != nil {
-		if st, err := s.proc.Stat(pid); err == nil {
-			return st
-		}
-	}
-	return procfs.Stat{Pid: pid}
-}
-
 func (s *sender) pidfd(tok fdtrack.Token, sig unix.Signal) error {
 	fd, err := s.fds.Fd(tok)
 	if err != nil {

@@ -105,6 +105,11 @@ type Input struct {
 	Main   int    // the main child's pid, 0 when it is gone
 	Reason string // "timeout", "stop signal", "stall"
 	Now    time.Time
+	// Brief is the leak report's diagnosis: the processes, their tests
+	// and who holds tinit's output, without threads, reasons, Go programs
+	// or socket peers. With a thousand leftovers it costs half the full
+	// one, read while they wait for their SIGTERM.
+	Brief bool
 }
 
 // maxFDs bounds the descriptors listed per process in a Diagnosis; all are
@@ -118,7 +123,10 @@ func Run(proc *procfs.FS, in Input) *Diagnosis {
 	began := time.Now()
 	b.tree()
 	b.details()
-	b.findings()
+	b.holders()
+	if !in.Brief {
+		b.whyFindings()
+	}
 	b.unreadable()
 	d.Took = time.Since(began).Seconds()
 	return d
@@ -219,7 +227,9 @@ func (b *builder) details() {
 	}
 	for i := range b.d.Processes {
 		p := &b.d.Processes[i]
-		b.threads(p)
+		if !b.in.Brief {
+			b.threads(p)
+		}
 		fds, err := b.proc.FDs(p.Pid)
 		if err != nil {
 			b.refuse("descriptors", err)
@@ -231,6 +241,9 @@ func (b *builder) details() {
 			}
 		}
 		p.Test = b.testOf(p)
+		if b.in.Brief {
+			continue
+		}
 		isGo, err := b.proc.IsGo(p.Pid)
 		if err != nil {
 			b.refuse("executables", err)
@@ -257,7 +270,9 @@ func (b *builder) details() {
 			}
 		}
 	}
-	b.unixSockets()
+	if !b.in.Brief {
+		b.unixSockets()
+	}
 	for _, pp := range b.pipes {
 		slices.Sort(pp.Readers)
 		slices.Sort(pp.Writers)

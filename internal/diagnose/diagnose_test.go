@@ -161,6 +161,31 @@ func TestDiagnosis(t *testing.T) {
 	if len(d.Unreadable) != 0 {
 		t.Errorf("unreadable: %v (the test reads its own children)", d.Unreadable)
 	}
+
+	// The leak report's brief diagnosis of the same tree: the same
+	// processes, their tests and the holder of the main child's output,
+	// and nothing of threads or reasons.
+	b := Run(procfs.New(nil), Input{Root: os.Getpid(), Main: mainPid, Reason: "leftovers", Now: time.Now(), Brief: true})
+	if len(b.Processes) != len(d.Processes) {
+		t.Errorf("brief: %d processes, the full diagnosis %d", len(b.Processes), len(d.Processes))
+	}
+	holds := fmt.Sprintf("pid %d (`sh -c sleep 303; true`", leakPid)
+	if f := finding(b, holds); !strings.Contains(f, "still holds the write end of the main child's stdout") {
+		t.Errorf("brief findings %q, want the holder of the main child's stdout", b.Findings)
+	}
+	for _, f := range b.Findings {
+		if !strings.Contains(f, "still holds the write end of") {
+			t.Errorf("brief finding %q: only holders of tinit's or the main child's output belong there", f)
+		}
+	}
+	for _, p := range b.Processes {
+		if len(p.Threads) != 0 || p.Why != "" || p.Go {
+			t.Errorf("brief: pid %d has threads %v, why %q, go %v", p.Pid, p.Threads, p.Why, p.Go)
+		}
+		if p.Pid == stoppedPid && p.Test != "crate::bin tests::leaks" {
+			t.Errorf("brief: the stopped process's test is %q, want the nextest identity", p.Test)
+		}
+	}
 	syscall.Kill(stoppedPid, syscall.SIGKILL)
 }
 

@@ -11,9 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// findings writes, in plain words, who holds tinit's output, then why each
-// process is not going on.
-func (b *builder) findings() {
+// holders writes, in plain words, who holds tinit's output.
+func (b *builder) holders() {
 	var inodes []uint64
 	for ino := range b.stdio {
 		inodes = append(inodes, ino)
@@ -30,6 +29,10 @@ func (b *builder) findings() {
 			}
 		}
 	}
+}
+
+// whyFindings writes, in plain words, why each process is not going on.
+func (b *builder) whyFindings() {
 	for i := range b.d.Processes {
 		p := &b.d.Processes[i]
 		p.Why = b.why(p)
