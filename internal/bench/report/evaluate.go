@@ -1,5 +1,7 @@
 package report
 
+import "strconv"
+
 // Verdicts of a target.
 const (
 	resultPass = "PASS"
@@ -48,7 +50,7 @@ func ratio(a, b float64) (float64, bool) {
 
 // evaluate compares tinit with its peers on one metric. order lists the
 // inits in report order; sums holds every init's summary.
-func evaluate(m Metric, order []string, sums map[string]summary) evaluation {
+func evaluate(m Metric, order []string, sums map[string]summary, byInit map[string][]float64) evaluation {
 	ev := evaluation{Target: m.Target.String()}
 	best, haveBest := bestPeer(order, sums)
 	t := sums[Tinit]
@@ -58,10 +60,30 @@ func evaluate(m Metric, order []string, sums map[string]summary) evaluation {
 			ev.Ratio = &r
 		}
 	}
-	if m.Target.Kind != NoTarget {
+	switch {
+	case m.Target.Kind == WithinNoise:
+		ev.Result = judgeNoise(m.Target, byInit, &ev)
+	case m.Target.Kind != NoTarget:
 		ev.Result = judge(m.Target, t, sums, best, haveBest)
 	}
 	return ev
+}
+
+// judgeNoise applies a WithinNoise target, and puts the interval in the
+// target's text: "within noise of catatonit (difference 5.9, 95% -2.9 to
+// 14.6)".
+func judgeNoise(tg Target, byInit map[string][]float64, ev *evaluation) string {
+	a, b := byInit[Tinit], byInit[tg.Peer]
+	if len(a) == 0 || len(b) == 0 {
+		return resultNA
+	}
+	d, lo, hi := medianDifference(a, b)
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	ev.Target += " (difference " + f(d) + ", 95% " + f(lo) + " to " + f(hi) + ")"
+	if lo <= 0 {
+		return resultPass
+	}
+	return resultMiss
 }
 
 // judge applies a target to tinit's summary t.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -79,7 +80,7 @@ func TestEvaluate(t *testing.T) {
 				s[Tinit] = ts
 			}
 			m := Metric{Key: "k", Ratio: !tt.noRatio, Target: tt.target}
-			ev := evaluate(m, evalOrder, s)
+			ev := evaluate(m, evalOrder, s, nil)
 			if ev.BestPeer != tt.wantBest {
 				t.Errorf("best peer = %q, want %q", ev.BestPeer, tt.wantBest)
 			}
@@ -111,11 +112,58 @@ func TestTargetString(t *testing.T) {
 		{name: "named init with a margin", t: Target{Kind: AtMostPeer, Peer: GoFloor, Limit: 0.2}, want: "<= go-floor + 0.2"},
 		{name: "limit", t: Target{Kind: AtMostValue, Limit: 550}, want: "<= 550"},
 		{name: "every sample", t: Target{Kind: AllAtMost, Limit: 0}, want: "max <= 0"},
+		{name: "within noise", t: Target{Kind: WithinNoise, Peer: nameCatatonit}, want: "within noise of catatonit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.t.String(); got != tt.want {
 				t.Errorf("String() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWithinNoise: a difference lost in the spread passes, one that
+// stands out of it misses even when it is small, and the verdict and its
+// interval are the same on every run of the same samples.
+func TestWithinNoise(t *testing.T) {
+	spread := func(center, width float64, n int) []float64 {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = center + width*(float64((i*7)%n)/float64(n-1)-0.5)
+		}
+		return xs
+	}
+	tg := Target{Kind: WithinNoise, Peer: nameCatatonit}
+	m := Metric{Key: "k", Ratio: true, Target: tg}
+	tests := []struct {
+		name        string
+		tinit, peer []float64
+		want        string
+	}{
+		// 4% slower in the median, samples spread over +-25%.
+		{"lost in the spread", spread(152, 70, 30), spread(146, 70, 30), resultPass},
+		{"faster", spread(140, 70, 30), spread(146, 70, 30), resultPass},
+		// 3% slower with a spread of +-0.5%.
+		{"small but clear", spread(103, 1, 30), spread(100, 1, 30), resultMiss},
+		{"peer not measured", spread(100, 1, 30), nil, resultNA},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			byInit := map[string][]float64{Tinit: tt.tinit, nameCatatonit: tt.peer}
+			s := map[string]summary{Tinit: summarize(tt.tinit)}
+			if tt.peer != nil {
+				s[nameCatatonit] = summarize(tt.peer)
+			}
+			ev := evaluate(m, evalOrder, s, byInit)
+			if ev.Result != tt.want {
+				t.Errorf("result %q (%s), want %q", ev.Result, ev.Target, tt.want)
+			}
+			if again := evaluate(m, evalOrder, s, byInit); again.Target != ev.Target {
+				t.Errorf("two evaluations differ: %q, %q", ev.Target, again.Target)
+			}
+			if tt.want != resultNA && !strings.Contains(ev.Target, "95%") {
+				t.Errorf("target %q does not show the interval", ev.Target)
 			}
 		})
 	}

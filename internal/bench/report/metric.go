@@ -12,6 +12,10 @@ const (
 	AtMostValue             // median <= Limit
 	AtLeastValue            // median >= Limit
 	AllAtMost               // every sample (the max) <= Limit
+	// WithinNoise: tinit is not measurably slower than Peer, the 95%
+	// interval of the difference of medians (a bootstrap of both sets of
+	// samples) reaching zero or below.
+	WithinNoise
 )
 
 // Target is one of the goals for tinit.
@@ -42,6 +46,8 @@ func (t Target) String() string {
 		return ">= " + num(t.Limit)
 	case AllAtMost:
 		return "max <= " + num(t.Limit)
+	case WithinNoise:
+		return "within noise of " + t.Peer
 	}
 	return ""
 }

@@ -133,7 +133,7 @@ func metricResult(m Metric, order []string, byInit map[string][]float64) (Metric
 	if len(mr.Inits) == 0 {
 		return mr, false
 	}
-	mr.evaluation = evaluate(m, order, sums)
+	mr.evaluation = evaluate(m, order, sums, byInit)
 	return mr, true
 }
 

@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 )
 
@@ -33,3 +34,26 @@ func summarize(xs []float64) summary {
 
 // median is summarize(xs).Median.
 func Median(xs []float64) float64 { return summarize(xs).Median }
+
+// medianDifference returns median(a) - median(b) and its 95% interval,
+// from 2,000 bootstrap resamples of both (each resample draws len(a) of a
+// and len(b) of b with replacement). The generator's seed is fixed: the
+// same samples always give the same interval.
+func medianDifference(a, b []float64) (d, lo, hi float64) {
+	const resamples = 2000
+	d = Median(a) - Median(b)
+	rng := rand.New(rand.NewPCG(1, 2))
+	ra, rb := make([]float64, len(a)), make([]float64, len(b))
+	diffs := make([]float64, resamples)
+	for i := range diffs {
+		for j := range ra {
+			ra[j] = a[rng.IntN(len(a))]
+		}
+		for j := range rb {
+			rb[j] = b[rng.IntN(len(b))]
+		}
+		diffs[i] = Median(ra) - Median(rb)
+	}
+	slices.Sort(diffs)
+	return d, diffs[resamples*25/1000], diffs[resamples*975/1000-1]
+}
