@@ -190,7 +190,7 @@ func TestWalkerStopsForkChain(t *testing.T) {
 				t.Errorf("run %d: process %d of the chain is in state %c after stopAll", i, st.Pid, st.State)
 			}
 		})
-		if err := w.killAll(); err != nil {
+		if err := w.killAll(nil); err != nil {
 			t.Fatal(err)
 		}
 		reapAll(t)

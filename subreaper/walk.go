@@ -45,6 +45,22 @@ type procKey struct {
 	start uint64
 }
 
+// walkState is what the passes of one stop or kill have learnt: the
+// processes signalled, and every descendant seen, live or dead, by key
+// and by pid.
+type walkState struct {
+	done, seen map[procKey]bool
+	seenPid    map[int]bool
+	// signalled are pids signalled already by other means (the members
+	// of the run's cgroup, killed by cgroup.kill): the walk goes through
+	// them to their children but signals them no more.
+	signalled map[int]bool
+}
+
+func newWalkState(signalled map[int]bool) *walkState {
+	return &walkState{done: map[procKey]bool{}, seen: map[procKey]bool{}, seenPid: map[int]bool{}, signalled: signalled}
+}
+
 // pass walks once, sends sigs to every live descendant not in done as soon
 // as it is found, adds it to done and returns the ones it reached, and
 // whether it saw any descendant, live or dead, that no earlier pass saw
@@ -61,15 +77,15 @@ type procKey struct {
 // descendants, so
 // passes are tree-only until one sees nothing new, and the pass that must
 // prove the set settled is a full one (see settled).
-func (w *walker) pass(done, seen map[procKey]bool, full bool, sigs ...unix.Signal) (reached []procfs.Stat, fresh bool, err error) {
+func (w *walker) pass(ws *walkState, full bool, sigs ...unix.Signal) (reached []procfs.Stat, fresh bool, err error) {
 	reach := func(st procfs.Stat) {
 		k := procKey{st.Pid, st.Start}
-		if !seen[k] {
-			seen[k], fresh = true, true
+		if !ws.seen[k] {
+			ws.seen[k], ws.seenPid[st.Pid], fresh = true, true, true
 		}
-		if st.Live() && !done[k] {
+		if st.Live() && !ws.done[k] && !ws.signalled[st.Pid] {
 			if full, ok := w.send.listed(st, sigs...); ok {
-				done[k] = true
+				ws.done[k] = true
 				reached = append(reached, full)
 			}
 		}
@@ -77,7 +93,7 @@ func (w *walker) pass(done, seen map[procKey]bool, full bool, sigs ...unix.Signa
 	w.sweepTree(reach)
 	if full {
 		var vanished bool
-		vanished, err = w.sweepScan(reach)
+		vanished, err = w.sweepScan(reach, ws.seenPid)
 		fresh = fresh || vanished
 	}
 	return reached, fresh, err
@@ -115,9 +131,12 @@ func (w *walker) sweepTree(reach func(procfs.Stat)) {
 // busy host cost what a pidfd's answer costs.
 //
 // It reports whether a descendant it listed was gone before its stat could
-// be read: a process that came and went during the pass, which therefore
-// proves nothing settled.
-func (w *walker) sweepScan(reach func(procfs.Stat)) (vanished bool, err error) {
+// be read, and no earlier pass had seen it (known): a process that came and
+// went during the pass, which therefore proves nothing settled. One seen
+// before that is gone now has died, as the ones a kill pass signalled do
+// by the thousand while the passes run (counting those kept a walk going
+// for as long as the kernel took to end them: 200 ms for 1,000).
+func (w *walker) sweepScan(reach func(procfs.Stat), known map[int]bool) (vanished bool, err error) {
 	ours := map[int]bool{w.self: true}
 	waiting := map[int][]int{} // by parent, listed before it
 	var visit func(pid, ppid int)
@@ -129,7 +148,8 @@ func (w *walker) sweepScan(reach func(procfs.Stat)) (vanished bool, err error) {
 			// before it have been reparented if it is gone (to tinit, or
 			// to a subreaper below it), and each is judged by its parent
 			// now. Only a process gone proves the pass unsettled.
-			vanished = vanished || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)
+			gone := errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)
+			vanished = vanished || (gone && !known[pid])
 		case st.PPid != ppid && !ours[st.PPid]:
 			// Reparented since its parent was read, to one not
 			// reached yet: it waits for that one instead.
@@ -165,13 +185,13 @@ func (w *walker) sweepScan(reach func(procfs.Stat)) (vanished bool, err error) {
 // if it began after every process reached was seen stopped or gone: then
 // nothing of the set could fork during it.
 func (w *walker) stopAll() ([]procfs.Stat, error) {
-	done, seen := map[procKey]bool{}, map[procKey]bool{}
+	ws := newWalkState(nil)
 	deadline := time.Time{} // of waiting for stops, from the first quiet pass
 	var all []procfs.Stat
 	confirming := false
 	for range maxPasses {
 		// The confirming pass, the one that may end the loop, is full.
-		reached, fresh, err := w.pass(done, seen, confirming, unix.SIGSTOP)
+		reached, fresh, err := w.pass(ws, confirming, unix.SIGSTOP)
 		all = append(all, reached...)
 		switch {
 		case err != nil:
@@ -232,16 +252,16 @@ func (w *walker) term(sig unix.Signal, found func([]procfs.Stat)) error {
 	return err
 }
 
-func (w *walker) kill() error { return w.killAll() }
+func (w *walker) kill() error { return w.killAll(nil) }
 
-// killAll sends SIGKILL to every descendant, pass after pass until a full
-// pass sees nothing new: tree-only passes until one is quiet, then a full
-// one to confirm.
-func (w *walker) killAll() error {
-	done, seen := map[procKey]bool{}, map[procKey]bool{}
+// killAll sends SIGKILL to every descendant but the pids signalled already
+// (nil for none), pass after pass until a full pass sees nothing new:
+// tree-only passes until one is quiet, then a full one to confirm.
+func (w *walker) killAll(signalled map[int]bool) error {
+	ws := newWalkState(signalled)
 	full := false
 	for range maxPasses {
-		_, fresh, err := w.pass(done, seen, full, unix.SIGKILL)
+		_, fresh, err := w.pass(ws, full, unix.SIGKILL)
 		if err != nil || (full && !fresh) {
 			return err
 		}

@@ -411,3 +411,34 @@ func dedupEnv(env []string) []string {
 	}
 	return out
 }
+
+// TestLeftoverLeavesCgroup: a leftover that moved itself out of the run's
+// cgroup, into another cgroup v2 group, is out of cgroup.kill's reach; the
+// walk that follows it must end the leftover all the same, and name it.
+func TestLeftoverLeavesCgroup(t *testing.T) {
+	parent := writableCgroup(t)
+	dir := filepath.Join(parent, fmt.Sprintf("tinit-test-escape-%d-%d", os.Getpid(), time.Now().UnixNano()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker := newMarker(t)
+	t.Cleanup(func() {
+		for _, p := range marked(marker) {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		waitFor(t, 10*time.Second, "the test's cgroup to empty", func() bool { return os.Remove(dir) == nil })
+	})
+	r := start(t, modeNamed("subreaper"), spec{flags: []string{"-v", "--grace", "100ms"}, argv: helper("escaper", marker, dir)})
+	if code := r.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, r.stderr.String())
+	}
+	if !strings.Contains(r.stderr.String(), `"killer":"cgroup"`) {
+		t.Fatalf("the run did not use its cgroup to end leftovers:\n%s", r.stderr.String())
+	}
+	if left := marked(marker); len(left) != 0 {
+		t.Errorf("the daemon that left the run's cgroup survived tinit: %v\n%s", left, r.stderr.String())
+	}
+	if named := r.logs("leftover process"); len(named) != 1 {
+		t.Errorf("%d leftovers named, want the daemon:\n%s", len(named), r.stderr.String())
+	}
+}
