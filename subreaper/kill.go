@@ -145,17 +145,18 @@ func (k cgroupKiller) term(sig unix.Signal, found func([]procfs.Stat)) error {
 // without signalling them again (with a thousand of them dying, that took
 // the walk 150 ms a pass, against the kernel for the CPU).
 func (k cgroupKiller) kill() error {
+	before := procfs.BootTicks()
 	err := k.cg.Kill()
 	pids, perr := k.cg.Procs()
-	members := make(map[int]bool, len(pids))
+	killed := &killedSet{pids: make(map[int]bool, len(pids)), before: before}
 	for _, pid := range pids {
 		if ok, _ := k.send.member(pid, k.cg.ID(), unix.SIGKILL); ok {
-			members[pid] = true
+			killed.pids[pid] = true
 		}
 	}
 	var werr error
 	if k.walk != nil {
-		werr = k.walk.killAll(members)
+		werr = k.walk.killAll(killed)
 	}
 	return errors.Join(err, perr, werr)
 }

@@ -307,6 +307,10 @@ func (s *supervisor) settleTerm() {
 func (s *supervisor) killNow() {
 	s.enter(killing)
 	s.killPass()
+	// killWait runs from the end of the first pass: one that takes longer
+	// (a fork bomb's walk) still gets the passes after it, which find what
+	// it could not.
+	s.killUntil = s.clock.Now().Add(killWait)
 }
 
 func (s *supervisor) killPass() {

@@ -34,7 +34,8 @@ type fakeKiller struct {
 	termSig      unix.Signal // the signal of the last term
 	left         []procfs.Stat
 	clock        *fakeClock
-	timersAtTerm int // timers the clock had been asked for at the last term
+	timersAtTerm int           // timers the clock had been asked for at the last term
+	killTakes    time.Duration // how long each kill takes on the clock
 }
 
 func (k *fakeKiller) list() ([]procfs.Stat, error) { return k.left, nil }
@@ -45,7 +46,11 @@ func (k *fakeKiller) term(sig unix.Signal, found func([]procfs.Stat)) error {
 	found(k.left)
 	return nil
 }
-func (k *fakeKiller) kill() error { k.kills++; return nil }
+func (k *fakeKiller) kill() error {
+	k.kills++
+	k.clock.now = k.clock.now.Add(k.killTakes)
+	return nil
+}
 
 // fakeTarget records the signals sent to the main child ("SIGUSR1" alone,
 // "SIGUSR1 group" to its group); gone makes it answer ESRCH.
@@ -246,5 +251,24 @@ func TestQuitTargets(t *testing.T) {
 	}
 	if want := []int{12, 13, 15}; !slices.Equal(got, want) {
 		t.Errorf("quitTargets = %v, want %v", got, want)
+	}
+}
+
+// TestSlowFirstKillPass: a first SIGKILL pass that takes longer than
+// killWait (a fork bomb's walk) is still followed by more passes, for
+// killWait from its end, before tinit gives up.
+func TestSlowFirstKillPass(t *testing.T) {
+	s, k, _, c := newFakeRun(draining, true, Config{Grace: time.Second})
+	k.killTakes = 2 * killWait
+	s.onTimer() // the grace is over: the first pass, slow
+	k.killTakes = 0
+	s.onTimer()
+	if s.phase != killing || k.kills != 2 {
+		t.Fatalf("after a slow first pass: phase %v, %d passes; want killing, 2", s.phase, k.kills)
+	}
+	c.now = c.now.Add(killWait + time.Millisecond)
+	s.onTimer()
+	if s.phase != done || !s.rec.rec.GaveUp {
+		t.Errorf("killWait after the first pass: phase %v, gave up %v; want done, true", s.phase, s.rec.rec.GaveUp)
 	}
 }

@@ -431,3 +431,33 @@ func TestExecErrnos(t *testing.T) {
 		}
 	}
 }
+
+// TestKilledSet: a pid killed by other means is passed over only while it
+// names the process killed; one started since the pids were listed (a pid
+// reused) is signalled.
+func TestKilledSet(t *testing.T) {
+	self, err := procfs.New(nil).Stat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := procfs.BootTicks()
+	if self.Start > now {
+		t.Fatalf("this process started at tick %d, after BootTicks %d", self.Start, now)
+	}
+	k := &killedSet{pids: map[int]bool{self.Pid: true}, before: now}
+	if self.Start < now && !k.has(self) {
+		t.Errorf("a killed process is not passed over")
+	}
+	reused := self
+	reused.Start = now
+	if k.has(reused) {
+		t.Errorf("a process started since the listing is passed over")
+	}
+	if other := (procfs.Stat{Pid: self.Pid + 1, Start: 1}); k.has(other) {
+		t.Errorf("a pid not killed is passed over")
+	}
+	var none *killedSet
+	if none.has(self) {
+		t.Errorf("a nil set passes over a process")
+	}
+}

@@ -46,19 +46,31 @@ type procKey struct {
 }
 
 // walkState is what the passes of one stop or kill have learnt: the
-// processes signalled, and every descendant seen, live or dead, by key
-// and by pid.
+// processes signalled, and every descendant seen, live or dead.
 type walkState struct {
 	done, seen map[procKey]bool
-	seenPid    map[int]bool
-	// signalled are pids signalled already by other means (the members
+	// killed are processes signalled already by other means (the members
 	// of the run's cgroup, killed by cgroup.kill): the walk goes through
 	// them to their children but signals them no more.
-	signalled map[int]bool
+	killed *killedSet
 }
 
-func newWalkState(signalled map[int]bool) *walkState {
-	return &walkState{done: map[procKey]bool{}, seen: map[procKey]bool{}, seenPid: map[int]bool{}, signalled: signalled}
+func newWalkState(killed *killedSet) *walkState {
+	return &walkState{done: map[procKey]bool{}, seen: map[procKey]bool{}, killed: killed}
+}
+
+// killedSet names processes killed by other means by pid, and tells a pid
+// reused since by its start: a process started at or after before (clock
+// ticks after boot, /proc's unit, read before the pids were listed) is
+// not the one killed. One started in the same tick as the listing counts
+// as new too, and is merely signalled again.
+type killedSet struct {
+	pids   map[int]bool
+	before uint64
+}
+
+func (k *killedSet) has(st procfs.Stat) bool {
+	return k != nil && k.pids[st.Pid] && st.Start < k.before
 }
 
 // pass walks once, sends sigs to every live descendant not in done as soon
@@ -81,9 +93,9 @@ func (w *walker) pass(ws *walkState, full bool, sigs ...unix.Signal) (reached []
 	reach := func(st procfs.Stat) {
 		k := procKey{st.Pid, st.Start}
 		if !ws.seen[k] {
-			ws.seen[k], ws.seenPid[st.Pid], fresh = true, true, true
+			ws.seen[k], fresh = true, true
 		}
-		if st.Live() && !ws.done[k] && !ws.signalled[st.Pid] {
+		if st.Live() && !ws.done[k] && !ws.killed.has(st) {
 			if full, ok := w.send.listed(st, sigs...); ok {
 				ws.done[k] = true
 				reached = append(reached, full)
@@ -93,7 +105,7 @@ func (w *walker) pass(ws *walkState, full bool, sigs ...unix.Signal) (reached []
 	w.sweepTree(reach)
 	if full {
 		var vanished bool
-		vanished, err = w.sweepScan(reach, ws.seenPid)
+		vanished, err = w.sweepScan(reach)
 		fresh = fresh || vanished
 	}
 	return reached, fresh, err
@@ -131,13 +143,16 @@ func (w *walker) sweepTree(reach func(procfs.Stat)) {
 // busy host cost what a pidfd's answer costs.
 //
 // It reports whether a descendant it listed was gone before its stat could
-// be read, and no earlier pass had seen it (known): a process that came and
-// went during the pass, which therefore proves nothing settled. One seen
-// before that is gone now has died, as the ones a kill pass signalled do
-// by the thousand while the passes run (counting those kept a walk going
-// for as long as the kernel took to end them: 200 ms for 1,000).
-func (w *walker) sweepScan(reach func(procfs.Stat), known map[int]bool) (vanished bool, err error) {
+// be read: a process that came and went during the pass, which therefore
+// proves nothing settled.
+//
+// The parents of a batch of the listing are all read before its first
+// process is visited: a child read with a parent that is then found gone
+// has been reparented meanwhile, and is visited at once to learn its new
+// parent.
+func (w *walker) sweepScan(reach func(procfs.Stat)) (vanished bool, err error) {
 	ours := map[int]bool{w.self: true}
+	gone := map[int]bool{}     // descendants found gone in this pass
 	waiting := map[int][]int{} // by parent, listed before it
 	var visit func(pid, ppid int)
 	visit = func(pid, ppid int) {
@@ -148,8 +163,9 @@ func (w *walker) sweepScan(reach func(procfs.Stat), known map[int]bool) (vanishe
 			// before it have been reparented if it is gone (to tinit, or
 			// to a subreaper below it), and each is judged by its parent
 			// now. Only a process gone proves the pass unsettled.
-			gone := errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)
-			vanished = vanished || (gone && !known[pid])
+			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+				vanished, gone[pid] = true, true
+			}
 		case st.PPid != ppid && !ours[st.PPid]:
 			// Reparented since its parent was read, to one not
 			// reached yet: it waits for that one instead.
@@ -168,7 +184,7 @@ func (w *walker) sweepScan(reach func(procfs.Stat), known map[int]bool) (vanishe
 	err = w.proc.Parents(func(pid, ppid int) {
 		switch {
 		case pid == w.self:
-		case ours[ppid]:
+		case ours[ppid] || gone[ppid]:
 			visit(pid, ppid)
 		default:
 			waiting[ppid] = append(waiting[ppid], pid)
@@ -254,11 +270,11 @@ func (w *walker) term(sig unix.Signal, found func([]procfs.Stat)) error {
 
 func (w *walker) kill() error { return w.killAll(nil) }
 
-// killAll sends SIGKILL to every descendant but the pids signalled already
-// (nil for none), pass after pass until a full pass sees nothing new:
+// killAll sends SIGKILL to every descendant but those killed already (nil
+// for none), pass after pass until a full pass sees nothing new:
 // tree-only passes until one is quiet, then a full one to confirm.
-func (w *walker) killAll(signalled map[int]bool) error {
-	ws := newWalkState(signalled)
+func (w *walker) killAll(killed *killedSet) error {
+	ws := newWalkState(killed)
 	full := false
 	for range maxPasses {
 		_, fresh, err := w.pass(ws, full, unix.SIGKILL)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -416,18 +417,8 @@ func dedupEnv(env []string) []string {
 // cgroup, into another cgroup v2 group, is out of cgroup.kill's reach; the
 // walk that follows it must end the leftover all the same, and name it.
 func TestLeftoverLeavesCgroup(t *testing.T) {
-	parent := writableCgroup(t)
-	dir := filepath.Join(parent, fmt.Sprintf("tinit-test-escape-%d-%d", os.Getpid(), time.Now().UnixNano()))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	marker := newMarker(t)
-	t.Cleanup(func() {
-		for _, p := range marked(marker) {
-			syscall.Kill(p, syscall.SIGKILL)
-		}
-		waitFor(t, 10*time.Second, "the test's cgroup to empty", func() bool { return os.Remove(dir) == nil })
-	})
+	dir := escapeGroup(t, marker)
 	r := start(t, modeNamed("subreaper"), spec{flags: []string{"-v", "--grace", "100ms"}, argv: helper("escaper", marker, dir)})
 	if code := r.wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit code %d:\n%s", code, r.stderr.String())
@@ -441,4 +432,42 @@ func TestLeftoverLeavesCgroup(t *testing.T) {
 	if named := r.logs("leftover process"); len(named) != 1 {
 		t.Errorf("%d leftovers named, want the daemon:\n%s", len(named), r.stderr.String())
 	}
+}
+
+// TestMembersChildrenLeftCgroup: leftovers in the run's cgroup, each with
+// a child that moved itself out of it. cgroup.kill ends the members; the
+// walk after it must go through them to their children, which it alone
+// can reach, and end those too.
+func TestMembersChildrenLeftCgroup(t *testing.T) {
+	marker := newMarker(t)
+	dir := escapeGroup(t, marker)
+	const keepers = 20
+	r := start(t, modeNamed("subreaper"), spec{flags: []string{"-v", "--grace", "100ms"}, argv: helper("keepers", strconv.Itoa(keepers), marker, dir)})
+	if code := r.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, r.stderr.String())
+	}
+	if left := marked(marker); len(left) != 0 {
+		t.Errorf("%d of the %d leftovers survived tinit: %v\n%s", len(left), 2*keepers, left, r.stderr.String())
+	}
+	if named := r.logs("leftover process"); len(named) != 2*keepers {
+		t.Errorf("%d leftovers named, want %d", len(named), 2*keepers)
+	}
+}
+
+// escapeGroup makes a cgroup v2 group beside the run's, for leftovers to
+// move into; at cleanup the marked processes are killed and it is removed.
+func escapeGroup(t *testing.T, marker string) string {
+	t.Helper()
+	parent := writableCgroup(t)
+	dir := filepath.Join(parent, fmt.Sprintf("tinit-test-escape-%d-%d", os.Getpid(), time.Now().UnixNano()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, p := range marked(marker) {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		waitFor(t, 10*time.Second, "the test's cgroup to empty", func() bool { return os.Remove(dir) == nil })
+	})
+	return dir
 }

@@ -159,10 +159,6 @@ func (b *builder) tree() {
 	}
 }
 
-// clockTicks is USER_HZ, the unit of /proc's times: 100 on every Linux
-// architecture Go supports.
-const clockTicks = 100
-
 // Describe is what a diagnosis says of one process, found by other means
 // (a cgroup's list), without its threads and descriptors.
 func Describe(proc *procfs.FS, st procfs.Stat) Process {
@@ -174,11 +170,11 @@ func describe(proc *procfs.FS, st procfs.Stat, now float64) Process {
 	p := Process{
 		Threads: []Thread{}, FDs: []FD{},
 		Pid: st.Pid, PPid: st.PPid, Pgid: st.Pgrp, Sid: st.Session, State: stateName(st),
-		CPU: float64(st.UTime+st.STime) / clockTicks, Comm: escape.Printable(st.Comm),
+		CPU: float64(st.UTime+st.STime) / procfs.ClockTicks, Comm: escape.Printable(st.Comm),
 		Cmdline: escape.Printable(proc.Cmdline(st.Pid)), start: st.Start,
 	}
 	if now > 0 {
-		p.Age = math.Round(max(0, now-float64(st.Start)/clockTicks)*1000) / 1000
+		p.Age = math.Round(max(0, now-float64(st.Start)/procfs.ClockTicks)*1000) / 1000
 	}
 	return p
 }

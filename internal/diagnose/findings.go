@@ -404,7 +404,7 @@ func (b *builder) unreadable() {
 
 // hidepid returns /proc's hidepid mount option when it hides anything.
 func hidepid(proc *procfs.FS) string {
-	b, err := proc.ReadFile(procfs.Root + "/self/mountinfo")
+	b, err := proc.ReadWhole(procfs.Root + "/self/mountinfo")
 	if err != nil {
 		return ""
 	}

@@ -100,6 +100,33 @@ func (fs *FS) Own(fd int, what string) (func() error, error) {
 // the next call on fs.
 func (fs *FS) ReadFile(path string) ([]byte, error) { return fs.read(path, readFull) }
 
+// ReadWhole returns all of path, for files that can be long (a children
+// list of thousands of pids, a mount table); the slice is valid until the
+// next call on fs.
+func (fs *FS) ReadWhole(path string) ([]byte, error) {
+	f, err := fs.open(path, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	all := fs.buf[:0]
+	for {
+		if len(all) == cap(all) {
+			all = slices.Grow(all, cap(all))
+		}
+		n, rerr := unix.Read(f.fd, all[len(all):cap(all)])
+		if errors.Is(rerr, unix.EINTR) {
+			continue
+		}
+		if rerr != nil || n <= 0 {
+			if cerr := fs.close(f); cerr != nil && rerr == nil {
+				rerr = cerr
+			}
+			return all, rerr
+		}
+		all = all[:len(all)+n]
+	}
+}
+
 // readStat reads a stat file, which the kernel writes whole in its first
 // read (one seq_file record, a few hundred bytes): no second read for the
 // end of the file, which a scan would pay once per process.
@@ -492,7 +519,7 @@ func (fs *FS) Children(pid int) ([]int, error) {
 		fs.path = append(fs.path, "/task/"...)
 		fs.path = strconv.AppendInt(fs.path, int64(tid), 10)
 		fs.path = append(fs.path, "/children"...)
-		b, err := fs.ReadFile(string(fs.path))
+		b, err := fs.ReadWhole(string(fs.path))
 		if err != nil {
 			continue // the thread ended
 		}

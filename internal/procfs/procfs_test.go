@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -192,4 +193,40 @@ func kernelAtLeast(uts unix.Utsname, major, minor int) bool {
 	var ma, mi int
 	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &ma, &mi)
 	return ma > major || ma == major && mi >= minor
+}
+
+// TestChildrenMany: a children file longer than one read (about 680 pids
+// fit in 4 KiB) is read whole. The children are forked from one thread,
+// whose children file lists them all.
+func TestChildrenMany(t *testing.T) {
+	const n = 1000
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var kids []*exec.Cmd
+	t.Cleanup(func() {
+		for _, c := range kids {
+			c.Process.Kill()
+			c.Wait()
+		}
+	})
+	for range n {
+		c := exec.Command("sleep", "60")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		kids = append(kids, c)
+	}
+	got, err := New(nil).Children(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[int]bool{}
+	for _, pid := range got {
+		have[pid] = true
+	}
+	for _, c := range kids {
+		if !have[c.Process.Pid] {
+			t.Fatalf("Children lists %d pids, not child %d of the %d", len(got), c.Process.Pid, n)
+		}
+	}
 }

@@ -3,7 +3,13 @@ package procfs
 import (
 	"bytes"
 	"fmt"
+
+	"golang.org/x/sys/unix"
 )
+
+// ClockTicks is USER_HZ, the unit of /proc's times: 100 on every Linux
+// architecture Go supports.
+const ClockTicks = 100
 
 // Stat is a process as /proc/PID/stat describes it.
 type Stat struct {
@@ -160,4 +166,15 @@ func atou(b []byte) (uint64, bool) {
 		n = n*10 + uint64(c-'0')
 	}
 	return n, true
+}
+
+// BootTicks is the time since boot in clock ticks, the unit of a Stat's
+// Start: a process started after this call has a Start no lower than what
+// it returns.
+func BootTicks() uint64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return 0
+	}
+	return uint64(ts.Nano()) / (1e9 / ClockTicks)
 }

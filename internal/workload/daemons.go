@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -28,6 +29,8 @@ func init() {
 	Register("leader", leader)
 	Register("frozen", frozen)
 	Register("escaper", escaper)
+	Register("keepers", keepers)
+	Register("keeper", keeper)
 	Register("private", private)
 }
 
@@ -93,8 +96,14 @@ const EvilName = "\x1b]0;pwn\x07\x9b\xff\xc2\x9b1m"
 //	           write "SIGTERM" to FILE and exit 0
 //	term       on SIGTERM, write "SIGTERM" to FILE and go on blocking
 //	evil       name itself EvilName
+//	out        move into the cgroup v2 group FILE first
 func sleeper(args []string) int {
 	kind := arg(args, 1, "")
+	if kind == "out" {
+		if err := os.WriteFile(args[2]+"/cgroup.procs", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			return fail("sleeper", fmt.Errorf("leave the run's cgroup: %w", err))
+		}
+	}
 	terms := make(chan os.Signal, 1)
 	if kind == "stop-term" || kind == "term" {
 		signal.Notify(terms, syscall.SIGTERM)
@@ -255,6 +264,56 @@ func escaper(args []string) int {
 		return fail("escaper", err)
 	}
 	return 0
+}
+
+// keepers N MARKER DIR: start N keepers, each in a session of its own,
+// wait until each has said "ok", exit 0.
+func keepers(args []string) int {
+	if !needArgs("keepers", args, 3, "N MARKER DIR") {
+		return ExitUsage
+	}
+	for range atoi(args[0]) {
+		k := Cmd("keeper", args[1:]...)
+		k.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := startSaying(k, "ok"); err != nil {
+			return fail("keepers", err)
+		}
+	}
+	return 0
+}
+
+// keeper MARKER DIR: ignoring SIGTERM, in the run's cgroup, keep a child
+// that has moved itself into the cgroup v2 group DIR (a sleeper, "out");
+// say "ok" once the child has, then block.
+func keeper(args []string) int {
+	if !needArgs("keeper", args, 2, "MARKER DIR") {
+		return ExitUsage
+	}
+	signal.Ignore(syscall.SIGTERM)
+	if err := startSaying(Cmd("sleeper", args[0], "out", args[1]), "ok"); err != nil {
+		return fail("keeper", err)
+	}
+	os.Stdout.WriteString("ok")
+	os.Stdout.Close()
+	block()
+	return 0
+}
+
+// startSaying starts cmd and waits until it has written want on its
+// standard output.
+func startSaying(cmd *exec.Cmd, want string) error {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	b := make([]byte, len(want))
+	if _, err := io.ReadFull(out, b); err != nil || string(b) != want {
+		return fmt.Errorf("%s said %q (%v), want %q", cmd.Args[0], b, err, want)
+	}
+	return nil
 }
 
 // private: start a dumpable child (sleepfor 1h), then make this process

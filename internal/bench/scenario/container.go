@@ -50,7 +50,7 @@ func containerStart() harness.Scenario {
 		Reps: func(cfg harness.Config) int { return cfg.ContainerReps },
 		Metrics: []report.Metric{
 			{Key: "container.start", Scenario: name, Label: "podman run --rm --init --init-path INIT IMAGE true, wall", Unit: "ms", Digits: 1, Ratio: true,
-				Target: report.Target{Kind: report.WithinNoise, Peer: "catatonit"}},
+				Target: report.Target{Kind: report.WithinNoise, Peer: harness.NameCatatonit}},
 		},
 		Need: setup,
 		Run: func(h *harness.Harness, in harness.InitSpec) (report.Sample, error) {
