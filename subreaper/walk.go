@@ -166,6 +166,11 @@ func (w *walker) sweepScan(reach func(procfs.Stat)) (vanished bool, err error) {
 			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
 				vanished, gone[pid] = true, true
 			}
+		case gone[ppid] && st.PPid == ppid:
+			// Its parent is gone, yet it names that pid as its parent:
+			// the pid went to another process meanwhile, whose child
+			// this is. Not ours.
+			return
 		case st.PPid != ppid && !ours[st.PPid]:
 			// Reparented since its parent was read, to one not
 			// reached yet: it waits for that one instead.
