@@ -111,6 +111,15 @@ func StartEarly() *Early {
 	return e
 }
 
+// OrStart returns e, or where e is nil (a caller that began no claim) a
+// claim begun now.
+func (e *Early) OrStart() *Early {
+	if e == nil {
+		return StartEarly()
+	}
+	return e
+}
+
 // C is the channel the early signals come on.
 func (e *Early) C() chan os.Signal { return e.ch }
 

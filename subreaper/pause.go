@@ -23,9 +23,7 @@ import (
 // channel holds what arrived meanwhile; nil, Pause begins it.
 func Pause(log zerolog.Logger, early *signals.Early) error {
 	log = log.With().Str("component", "subreaper").Logger()
-	if early == nil {
-		early = signals.StartEarly()
-	}
+	early = early.OrStart()
 	early.Wait()
 	sigs := early.C()
 	signals.ClaimLate(sigs, nil)

@@ -232,19 +232,15 @@ func (r *recorder) leftovers(procs []diagnose.Process, findings []string) {
 	}
 }
 
-// foundMore records the processes a killer listed that are not recorded
-// yet (all of them, without a /proc of tinit's pid namespace): as
-// described where /proc could, by their stat alone otherwise.
+// foundMore records processes a killer listed, none of them recorded yet
+// (see unrecorded): as described where /proc could, by their stat alone
+// otherwise.
 func (r *recorder) foundMore(procs []procfs.Stat, described []diagnose.Process) {
-	known := r.recorded()
-	var more []diagnose.Process
+	r.leftovers(described, nil)
+	known := make(map[int]bool, len(described))
 	for _, p := range described {
-		if !known[p.Pid] {
-			known[p.Pid] = true
-			more = append(more, p)
-		}
+		known[p.Pid] = true
 	}
-	r.leftovers(more, nil)
 	for _, p := range procs {
 		if known[p.Pid] {
 			continue
@@ -257,19 +253,13 @@ func (r *recorder) foundMore(procs []procfs.Stat, described []diagnose.Process) 
 	}
 }
 
-// recorded is the set of pids recorded as leftovers.
-func (r *recorder) recorded() map[int]bool {
+// unrecorded returns the processes of procs not recorded yet, so that
+// only those are read again.
+func (r *recorder) unrecorded(procs []procfs.Stat) []procfs.Stat {
 	known := make(map[int]bool, len(r.rec.Leftovers))
 	for _, l := range r.rec.Leftovers {
 		known[l.Pid] = true
 	}
-	return known
-}
-
-// unrecorded returns the processes of procs not recorded yet, so that
-// only those are read again.
-func (r *recorder) unrecorded(procs []procfs.Stat) []procfs.Stat {
-	known := r.recorded()
 	var out []procfs.Stat
 	for _, p := range procs {
 		if !known[p.Pid] {

@@ -190,9 +190,7 @@ func Run(cfg Config, log zerolog.Logger) (*Record, error) {
 		return notStarted(rec, exitLost, errors.New("no command to run"))
 	}
 	log = log.With().Str("component", "subreaper").Logger()
-	if cfg.Early == nil {
-		cfg.Early = signals.StartEarly()
-	}
+	cfg.Early = cfg.Early.OrStart()
 	s := &supervisor{
 		cfg:   cfg,
 		log:   log,

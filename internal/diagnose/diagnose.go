@@ -223,9 +223,6 @@ func (b *builder) details() {
 	}
 	for i := range b.d.Processes {
 		p := &b.d.Processes[i]
-		if !b.in.Brief {
-			b.threads(p)
-		}
 		fds, err := b.proc.FDs(p.Pid)
 		if err != nil {
 			b.refuse("descriptors", err)
@@ -240,6 +237,7 @@ func (b *builder) details() {
 		if b.in.Brief {
 			continue
 		}
+		b.threads(p)
 		isGo, err := b.proc.IsGo(p.Pid)
 		if err != nil {
 			b.refuse("executables", err)

@@ -108,22 +108,29 @@ func (fs *FS) ReadWhole(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	all := fs.buf[:0]
+	all, rerr := readGrowing(f.fd, fs.buf[:0])
+	if err := fs.close(f); err != nil && rerr == nil {
+		rerr = err
+	}
+	return all, rerr
+}
+
+// readGrowing appends what fd has to buf until end of file, growing it.
+func readGrowing(fd int, buf []byte) ([]byte, error) {
 	for {
-		if len(all) == cap(all) {
-			all = slices.Grow(all, cap(all))
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(cap(buf), 512))
 		}
-		n, rerr := unix.Read(f.fd, all[len(all):cap(all)])
-		if errors.Is(rerr, unix.EINTR) {
-			continue
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		switch {
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return buf, err
+		case n == 0:
+			return buf, nil
+		default:
+			buf = buf[:len(buf)+n]
 		}
-		if rerr != nil || n <= 0 {
-			if cerr := fs.close(f); cerr != nil && rerr == nil {
-				rerr = cerr
-			}
-			return all, rerr
-		}
-		all = all[:len(all)+n]
 	}
 }
 
@@ -317,8 +324,10 @@ func (fs *FS) Scan(fn func(Stat)) error {
 }
 
 // Parents calls fn with the pid and the parent's pid of every process of
-// the namespace, each read the moment the listing reaches it (see
-// eachName); a process gone meanwhile is skipped. Where the kernel tells a
+// the namespace, in the listing's order, the parents of each batch of the
+// listing read just before fn gets that batch (see eachName and
+// parentsOf): a parent may have exited by the time fn sees its child. A
+// process gone meanwhile is skipped. Where the kernel tells a
 // process's parent through a pidfd (PIDFD_GET_INFO, Linux 6.13) and /proc
 // shows the caller's own pid namespace (pidfd_open takes the caller's
 // pids), that is asked instead of the stat file, which costs the kernel a
@@ -368,14 +377,16 @@ func (fs *FS) parentsOf(pids, ppids []int) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(pids); i += workers {
-				ppids[i] = fs.parentByPidfd(pids[i])
-			}
-		})
+	share := func(w int) {
+		for i := w; i < len(pids); i += workers {
+			ppids[i] = fs.parentByPidfd(pids[i])
+		}
 	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { share(w) })
+	}
+	share(0)
 	wg.Wait()
 }
 
@@ -473,24 +484,15 @@ func (fs *FS) Cgroup2(pid int) (string, error) {
 // user and a dumpable process, or CAP_SYS_PTRACE. The strings are the
 // process's own: quote them before showing them.
 func (fs *FS) Environ(pid int) ([]string, error) {
-	f, err := fs.open(fs.pidPath(pid, "environ"), unix.O_RDONLY)
+	path := fs.pidPath(pid, "environ")
+	f, err := fs.open(path, unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
-	defer fs.close(f)
-	var all []byte
-	for {
-		n, err := unix.Read(f.fd, fs.buf)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read environ of %d: %w", pid, err)
-		}
-		if n == 0 {
-			break
-		}
-		all = append(all, fs.buf[:n]...)
+	all, err := readGrowing(f.fd, fs.buf[:0])
+	fs.close(f)
+	if err != nil {
+		return nil, fmt.Errorf("read environ of %d: %w", pid, err)
 	}
 	var out []string
 	for kv := range bytes.SplitSeq(all, []byte{0}) {

@@ -67,9 +67,7 @@ const recordWait = time.Second
 // when the kernel refused the namespaces).
 func (o Outer) Run() (Result, error) {
 	var res Result
-	if o.Early == nil {
-		o.Early = signals.StartEarly()
-	}
+	o.Early = o.Early.OrStart()
 	// Claimed before anything needs undoing: from here on a stop signal
 	// is held until the inner tinit is ready, then passed on, and the
 	// sandbox ends as a run does (its cgroup removed, its report written).
